@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# What `make test` and CI run: static checks, unit tests, then everything that needs the local
+# cluster. The cluster is stopped on exit whatever happened. Each suite's result is summed up in
+# a closing "N passed, N failed" line.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+passed=0 failed=0 failed_names=()
+run() {
+  local name=$1; shift
+  echo "=== $name: $*"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - start))s)"
+  else
+    failed=$((failed + 1)); failed_names+=("$name"); echo "=== $name: FAILED ($((SECONDS - start))s)"
+  fi
+}
+make -s venv collection || { echo "0 passed, 1 failed"; exit 1; }
+export PATH=$root/.cache/bin:$root/.cache/venv/bin:$PATH
+export ANSIBLE_COLLECTIONS_PATH=$root/.cache/collections
+
+run unit make -s unit
+run sanity make -s sanity
+run lint make -s lint
+run tools make -s tools
+
+trap 'make -s cluster-down >/dev/null 2>&1 || true' EXIT
+if run cluster-up make -s cluster-up; then
+  eval "$(hack/cluster.sh env)"
+  run cluster-and-e2e python -m pytest -q tests/cluster tests/e2e
+  run integration hack/integration.sh
+  run rehearsal hack/rehearsal.sh
+  run benchmark hack/benchmark.sh
+fi
+[ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
