@@ -14,6 +14,7 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
 	kubectl "k8s.io/kubectl/pkg/cmd"
+	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
@@ -36,7 +37,12 @@ func main() {
 	case "kube-scheduler":
 		os.Exit(cli.Run(scheduler.NewSchedulerCommand()))
 	case "kubectl":
-		os.Exit(cli.RunNoErrOutput(kubectl.NewDefaultKubectlCommand()))
+		// As kubectl's own main: RunNoErrOutput leaves error printing to CheckErr,
+		// which also picks kubectl's exit codes.
+		if err := cli.RunNoErrOutput(kubectl.NewDefaultKubectlCommand()); err != nil {
+			kubectlutil.CheckErr(err)
+		}
+		os.Exit(0)
 	default:
 		fmt.Fprintln(os.Stderr, "usage: localkube {etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubectl} [args]")
 		os.Exit(2)
