@@ -6,7 +6,7 @@ COLLECTION_LINK := $(ROOT)/.cache/collections/ansible_collections/seldon_ops/rcl
 export PATH := $(ROOT)/.cache/bin:$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.cache/collections
 
-.PHONY: help venv collection tools cluster-up cluster-down cluster-status cluster-env \
+.PHONY: help venv system-packages collection tools cluster-up cluster-down cluster-status cluster-env \
         unit sanity lint integration test rehearsal benchmark clean
 
 help:  ## list targets
@@ -27,7 +27,7 @@ collection: venv  ## make the repo visible to Ansible as seldon_ops.rclone_migra
 tools:  ## build localkube (etcd, apiserver, controller-manager, scheduler, kubectl), kwok, helm, rclone
 	hack/build-tools.sh
 
-cluster-up: tools venv collection  ## start the local cluster on 127.0.0.1
+cluster-up: tools venv collection system-packages  ## start the local cluster on 127.0.0.1
 	hack/cluster.sh up
 
 cluster-down:  ## stop every process cluster-up started
@@ -42,7 +42,11 @@ cluster-env:  ## print exports: eval "$$(make -s cluster-env)"
 unit: venv collection  ## unit tests, no cluster
 	cd $(COLLECTION_LINK) && $(VENV)/bin/python -m pytest -q tests/unit
 
-sanity: venv  ## ansible-test sanity on a copy of the collection
+system-packages:  ## Debian packages the checks and the cluster need (shellcheck, openssl)
+	@command -v shellcheck >/dev/null && command -v openssl >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck openssl >/dev/null; }
+
+sanity: venv system-packages  ## ansible-test sanity on a copy of the collection
 	hack/sanity.sh
 
 lint: venv collection  ## ansible-lint, production profile

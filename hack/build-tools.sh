@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Copyright: Contributors to seldon_ops.rclone_migration
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # Builds every binary the local cluster needs into .cache/bin, from the Go module proxy only:
 #   localkube (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl; hack/localcluster),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Copyright: Contributors to seldon_ops.rclone_migration
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # The project's local Kubernetes cluster, on 127.0.0.1 only, from the binaries hack/build-tools.sh
 # builds into .cache/bin:
@@ -23,7 +23,7 @@ S3_DIR="$STATE/s3"
 VENV_BIN="$ROOT/.cache/venv/bin"
 
 CONTEXT=seldon-local
-ADMIN_USER=admin
+ADMIN_USER="admin"
 
 ETCD_PORT=23790
 ETCD_PEER_PORT=23800
@@ -33,7 +33,6 @@ SCHEDULER_PORT=10259
 S3_PORT=9900
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1     # first address of SERVICE_CIDR: the `kubernetes` Service
-POD_CIDR=10.244.0.1/16   # kwok hands pod IPs out of it; nothing routes there
 
 # Fixed credentials of the loopback-only test S3 server; printed by `env` on purpose.
 S3_ACCESS_KEY_ID=seldon-local-access
@@ -148,15 +147,15 @@ component_command() {
     case $1 in
     etcd)
         CMD=("$BIN/etcd" --name=seldon-local --data-dir="$STATE/etcd" \
-            --listen-client-urls=http://127.0.0.1:$ETCD_PORT --advertise-client-urls=http://127.0.0.1:$ETCD_PORT \
-            --listen-peer-urls=http://127.0.0.1:$ETCD_PEER_PORT \
-            --initial-advertise-peer-urls=http://127.0.0.1:$ETCD_PEER_PORT \
-            --initial-cluster=seldon-local=http://127.0.0.1:$ETCD_PEER_PORT \
+            --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+            --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+            --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+            --initial-cluster="seldon-local=http://127.0.0.1:$ETCD_PEER_PORT" \
             --unsafe-no-fsync=true --log-level=warn)
         ;;
     kube-apiserver)
-        CMD=("$BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:$ETCD_PORT \
-            --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=$APISERVER_PORT \
+        CMD=("$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+            --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
             --cert-dir="$PKI/generated" \
             --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
             --client-ca-file="$PKI/ca.crt" \
@@ -167,8 +166,8 @@ component_command() {
             --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
             --service-account-issuer=https://kubernetes.default.svc.cluster.local \
             --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-            --service-cluster-ip-range=$SERVICE_CIDR \
-            --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false \
+            --service-cluster-ip-range="$SERVICE_CIDR" \
+            --authorization-mode="Node,RBAC" --allow-privileged=true --profiling=false \
             --audit-policy-file="$MANIFESTS/audit-policy.yaml" --audit-log-path="$AUDIT_LOG" \
             --audit-log-format=json --audit-log-mode=blocking --audit-log-maxsize=0)
         ;;
@@ -176,24 +175,24 @@ component_command() {
         CMD=("$BIN/kube-controller-manager" --kubeconfig="$STATE/controller-manager.kubeconfig" \
             --authentication-kubeconfig="$STATE/controller-manager.kubeconfig" \
             --authorization-kubeconfig="$STATE/controller-manager.kubeconfig" \
-            --bind-address=127.0.0.1 --secure-port=$CONTROLLER_MANAGER_PORT --cert-dir="$PKI/generated" \
+            --bind-address=127.0.0.1 --secure-port="$CONTROLLER_MANAGER_PORT" --cert-dir="$PKI/generated" \
             --leader-elect=false --use-service-account-credentials=true \
             --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
             --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-            --service-cluster-ip-range=$SERVICE_CIDR --profiling=false)
+            --service-cluster-ip-range="$SERVICE_CIDR" --profiling=false)
         ;;
     kube-scheduler)
         CMD=("$BIN/kube-scheduler" --kubeconfig="$STATE/scheduler.kubeconfig" \
             --authentication-kubeconfig="$STATE/scheduler.kubeconfig" \
             --authorization-kubeconfig="$STATE/scheduler.kubeconfig" \
-            --bind-address=127.0.0.1 --secure-port=$SCHEDULER_PORT --cert-dir="$PKI/generated" \
+            --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT" --cert-dir="$PKI/generated" \
             --leader-elect=false --profiling=false)
         ;;
     kwok)
         CMD=("$BIN/kwok" --kubeconfig="$STATE/kwok.kubeconfig" --config="$MANIFESTS/kwok.yaml")
         ;;
     s3)
-        CMD=("$BIN/rclone" serve s3 "$S3_DIR" --addr=127.0.0.1:$S3_PORT \
+        CMD=("$BIN/rclone" serve s3 "$S3_DIR" --addr="127.0.0.1:$S3_PORT" \
             --auth-key="$S3_ACCESS_KEY_ID,$S3_SECRET_ACCESS_KEY" --config="" --log-level=INFO)
         ;;
     esac
@@ -211,6 +210,7 @@ component_pid() {
     return 0
 }
 
+# shellcheck disable=SC2016 # the $ is a character to escape, not an expansion
 ere_escape() { printf '%s' "$1" | sed 's/[][\.*^$(){}+?|]/\\&/g'; }
 
 # Pids of processes running a component of this clone, found by command and state folder

@@ -7,6 +7,7 @@ if [ -z "${KUBECONFIG:-}" ]; then
   eval "$("$root/hack/cluster.sh" env)"
 fi
 copy=$("$root/hack/collection-copy.sh")
+trap 'rm -rf "${copy%/ansible_collections/*}"' EXIT
 # ansible-test passes no environment to the targets except PATH; integration_config.yml is how
 # they learn where the cluster, its audit log and the S3 server are. It stays under .cache.
 cat > "$copy/tests/integration/integration_config.yml" <<CONFIG
@@ -18,4 +19,4 @@ s3_secret_access_key: ${S3_SECRET_ACCESS_KEY:-}
 repo_root: ${root}
 CONFIG
 cd "$copy"
-exec ansible-test integration --local --python 3.11 --color no "$@"
+ansible-test integration --local --python 3.11 --color no "$@"

@@ -4,7 +4,7 @@
 # a closing "N passed, N failed" line.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 passed=0 failed=0 failed_names=()
 run() {
   local name=$1; shift

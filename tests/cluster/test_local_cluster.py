@@ -1,5 +1,5 @@
 # Copyright: Contributors to seldon_ops.rclone_migration
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The local cluster does what issue 2 promises (run after `make cluster-up`):
 /readyz answers; Deployments roll out on the kwok nodes; the local seldon-core-operator chart
 installs and upgrades with the real helm; the S3 server keeps what rclone uploads; the audit log
@@ -28,7 +28,7 @@ def run(env, *args, **kwargs):
     """Run a built tool (kubectl, helm, rclone from .cache/bin via PATH); output on failure."""
     result = subprocess.run(
         list(args), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        universal_newlines=True, timeout=kwargs.pop("timeout", 180), **kwargs
+        universal_newlines=True, timeout=kwargs.pop("timeout", 180), check=False, **kwargs
     )
     assert result.returncode == 0, "%s failed (%s):\n%s" % (" ".join(args[:3]), result.returncode, result.stdout)
     return result.stdout
