@@ -1,5 +1,5 @@
 # Copyright: Contributors to seldon_ops.rclone_migration
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Counting API requests in the local cluster's audit log (JSON lines, Metadata level).
 
 Usage::

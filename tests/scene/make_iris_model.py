@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # Copyright: Contributors to seldon_ops.rclone_migration
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Train the seed tutorial's iris classifier and save it as <dir>/model.joblib.
 
 Uses the iris data set bundled with scikit-learn (no download), so the model can be made on a

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # Copyright: Contributors to seldon_ops.rclone_migration
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render the seed scene's manifests (scene.yaml.tmpl) with the local S3 server's credentials.
 
 Values come from the environment at apply time (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # Copyright: Contributors to seldon_ops.rclone_migration
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """TEST-ONLY STAND-IN for the Seldon Core v1 operator (seldon-controller-manager).
 
 Why it exists: the project's local cluster (kwok nodes, no container runtime) has no Seldon

@@ -1,5 +1,5 @@
 # Copyright: Contributors to seldon_ops.rclone_migration
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Kubelet-style environment resolution and masking of the init container runner (no cluster)."""
 
 from __future__ import absolute_import, division, print_function
