@@ -40,7 +40,7 @@ cluster-env:  ## print exports: eval "$$(make -s cluster-env)"
 	@hack/cluster.sh env
 
 unit: venv collection  ## unit tests, no cluster
-	cd $(COLLECTION_LINK) && $(VENV)/bin/python -m pytest -q tests/unit
+	cd $(COLLECTION_LINK) && $(VENV)/bin/python -m pytest -q tests/unit tests/standin
 
 system-packages:  ## Debian packages the checks and the cluster need (shellcheck, openssl)
 	@command -v shellcheck >/dev/null && command -v openssl >/dev/null || \
