@@ -1,0 +1,304 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes access for this collection, built on kubernetes.core's client.
+
+Authentication, kubeconfig and proxy handling all come from kubernetes.core
+(``get_api_client``); this file only adds what our modules need on top:
+
+* LIST per namespace (or once cluster-wide), following ``continue`` tokens, so a module pays one
+  request per namespace and kind, never one GET per object;
+* GET of one object, PATCH with an explicit patch type (custom resources reject strategic merge);
+* a bounded re-read-and-retry loop for 409 Conflict;
+* error messages that carry the HTTP status, the reason and the object's name, never the response
+  body: the API server echoes request bodies (which hold secret data) in its error bodies.
+
+Requests go to fixed REST paths through the dynamic client's ``request`` method, which skips API
+discovery: the counts in the audit log are the requests the module needed and nothing else.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+    HAS_KUBERNETES_CORE = True
+    KUBERNETES_CORE_IMPORT_ERROR = None
+except ImportError as import_error:  # pragma: no cover - reported by the module
+    HAS_KUBERNETES_CORE = False
+    KUBERNETES_CORE_IMPORT_ERROR = import_error
+
+    class CoreException(Exception):
+        pass
+
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+
+# kind -> (API prefix, plural). Fixed paths: these APIs are stable and needing no discovery keeps
+# each module's request count to the LIST/PATCH calls it really makes.
+RESOURCES = {
+    "Secret": ("/api/v1", "secrets"),
+    "ServiceAccount": ("/api/v1", "serviceaccounts"),
+    "ConfigMap": ("/api/v1", "configmaps"),
+    "Namespace": ("/api/v1", "namespaces"),
+    "Pod": ("/api/v1", "pods"),
+    "Deployment": ("/apis/apps/v1", "deployments"),
+    "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+    "DaemonSet": ("/apis/apps/v1", "daemonsets"),
+    "ReplicaSet": ("/apis/apps/v1", "replicasets"),
+    "SeldonDeployment": ("/apis/machinelearning.seldon.io/v1", "seldondeployments"),
+}
+CLUSTER_SCOPED = frozenset(["Namespace"])
+
+DEFAULT_PAGE_SIZE = 500
+DEFAULT_CONFLICT_ATTEMPTS = 4
+
+
+class KubeAccessError(Exception):
+    """A failed API request, described without the response body."""
+
+    def __init__(self, verb, kind, namespace=None, name=None, status=None, reason=None):
+        self.verb = verb
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.status = status
+        self.reason = reason
+        super(KubeAccessError, self).__init__(
+            describe_api_error(verb, kind, namespace, name, status, reason)
+        )
+
+    @property
+    def is_conflict(self):
+        return self.status == 409
+
+    @property
+    def is_not_found(self):
+        return self.status == 404
+
+
+def describe_api_error(verb, kind, namespace, name, status, reason):
+    """One line naming the request and its outcome, e.g. ``PATCH Secret ns/name: 409 Conflict``.
+
+    Only the verb, kind, object name, HTTP status and reason phrase are used: never a body.
+    """
+    target = kind
+    if namespace and name:
+        target = "{0} {1}/{2}".format(kind, namespace, name)
+    elif name:
+        target = "{0} {1}".format(kind, name)
+    elif namespace:
+        target = "{0} in namespace {1}".format(kind, namespace)
+    outcome = " ".join(str(part) for part in (status, reason) if part not in (None, ""))
+    return "{0} {1}: {2}".format(verb.upper(), target, outcome or "failed")
+
+
+def error_from_exception(exc, verb, kind, namespace=None, name=None):
+    """Turn any client exception into a KubeAccessError that is safe to print.
+
+    ApiException (and the dynamic client's subclasses) carry ``status`` and ``reason``; their body
+    is dropped. Transport errors (connection refused, TLS) have no body: their class name and a
+    short message are kept so that "the cluster is down" stays obvious.
+    """
+    status = getattr(exc, "status", None)
+    if status is not None:
+        return KubeAccessError(verb, kind, namespace, name, status, getattr(exc, "reason", None))
+    message = "{0}: {1}".format(type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    return KubeAccessError(verb, kind, namespace, name, None, message[:300])
+
+
+def json_pointer_escape(token):
+    """Escape one JSON pointer token (RFC 6901): ``~`` -> ``~0``, ``/`` -> ``~1``.
+
+    >>> json_pointer_escape("example.io/added-keys")
+    'example.io~1added-keys'
+    """
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def resource_path(kind, namespace=None, name=None):
+    """REST path of a collection or of one object.
+
+    >>> resource_path("Secret", "team-a", "s3-creds")
+    '/api/v1/namespaces/team-a/secrets/s3-creds'
+    >>> resource_path("SeldonDeployment")
+    '/apis/machinelearning.seldon.io/v1/seldondeployments'
+    """
+    prefix, plural = RESOURCES[kind]
+    parts = [prefix]
+    if namespace and kind not in CLUSTER_SCOPED:
+        parts.append("namespaces/{0}".format(namespace))
+    parts.append(plural)
+    if name:
+        parts.append(name)
+    return "/".join(parts)
+
+
+def unique_namespaces(namespaces):
+    """Namespaces in the order given, without repeats or empties; None means cluster-wide."""
+    if namespaces is None:
+        return None
+    seen = []
+    for namespace in namespaces:
+        if namespace and namespace not in seen:
+            seen.append(namespace)
+    return seen
+
+
+class KubeAccess:
+    """LIST, GET and PATCH through kubernetes.core's API client.
+
+    ``client`` is the dynamic client kubernetes.core builds (``get_api_client(module).client``);
+    tests may pass any object with the same ``request(method, path, body=None, **params)``.
+    ``check_mode`` makes every write raise: callers decide what to write, this class guarantees
+    that check mode writes nothing even if a caller forgets.
+    """
+
+    def __init__(self, client, check_mode=False, page_size=DEFAULT_PAGE_SIZE):
+        self._client = client
+        self.check_mode = check_mode
+        self.page_size = page_size
+        self.requests = {}
+
+    def _count(self, verb):
+        self.requests[verb] = self.requests.get(verb, 0) + 1
+
+    def _request(self, verb, method, kind, namespace, name, path, body=None, **params):
+        self._count(verb)
+        try:
+            response = self._client.request(method, path, body=body, serialize=False, **params)
+        except Exception as exc:  # every client error leaves here without its body
+            # "from None": a traceback must not show the original exception, whose text has the body
+            raise error_from_exception(exc, verb, kind, namespace, name) from None
+        data = getattr(response, "data", response)
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        if isinstance(data, str):
+            return json.loads(data) if data else {}
+        return data
+
+    def list(self, kind, namespaces=None, label_selector=None, field_selector=None):
+        """Every object of ``kind`` in ``namespaces`` (None: the whole cluster, one LIST).
+
+        Returns plain dicts. One request per namespace, plus one per extra page of
+        ``page_size`` objects.
+        """
+        scopes = unique_namespaces(namespaces)
+        if scopes is None or kind in CLUSTER_SCOPED:
+            scopes = [None]
+        items = []
+        for namespace in scopes:
+            path = resource_path(kind, namespace)
+            token = None
+            while True:
+                params = {"limit": self.page_size}
+                if label_selector:
+                    params["label_selector"] = label_selector
+                if field_selector:
+                    params["field_selector"] = field_selector
+                if token:
+                    params["_continue"] = token
+                page = self._request("list", "GET", kind, namespace, None, path, **params)
+                items.extend(page.get("items") or [])
+                token = (page.get("metadata") or {}).get("continue")
+                if not token:
+                    break
+        return items
+
+    def get(self, kind, namespace, name):
+        """One object as a dict, or None when it does not exist."""
+        try:
+            return self._request("get", "GET", kind, namespace, name, resource_path(kind, namespace, name))
+        except KubeAccessError as exc:
+            if exc.is_not_found:
+                return None
+            raise
+
+    def patch(self, kind, namespace, name, patch, patch_type=JSON_PATCH):
+        """Send one PATCH; returns the object the server answered with."""
+        if self.check_mode:
+            raise RuntimeError("refusing to PATCH {0} {1}/{2} in check mode".format(kind, namespace, name))
+        return self._request(
+            "patch", "PATCH", kind, namespace, name, resource_path(kind, namespace, name),
+            body=patch, content_type=patch_type,
+        )
+
+    def patch_with_retry(self, kind, namespace, name, current, build_patch, patch_type=JSON_PATCH,
+                         attempts=DEFAULT_CONFLICT_ATTEMPTS):
+        """PATCH built from the object as read; on 409 Conflict re-read it and build again.
+
+        ``build_patch(obj)`` returns the patch for that version of the object (it must carry the
+        object's resourceVersion so a concurrent edit answers 409), or None when nothing is left
+        to change. Returns ``(object_after, attempts_used)``; ``object_after`` is None when there
+        was nothing to write. Raises KubeAccessError when the retries run out or on other errors.
+        """
+        obj = current
+        for attempt in range(1, attempts + 1):
+            patch = build_patch(obj)
+            if patch is None:
+                return None, attempt
+            try:
+                return self.patch(kind, namespace, name, patch, patch_type), attempt
+            except KubeAccessError as exc:
+                if not exc.is_conflict or attempt == attempts:
+                    raise
+            obj = self.get(kind, namespace, name)
+            if obj is None:
+                raise KubeAccessError("get", kind, namespace, name, 404, "Not Found (deleted during the update)")
+        raise KubeAccessError("patch", kind, namespace, name, 409, "Conflict")  # pragma: no cover
+
+
+def connect(module):
+    """A KubeAccess for an AnsibleK8SModule, authenticated the kubernetes.core way.
+
+    Fails the module with a clear message when kubernetes.core or the client is missing or the
+    connection settings are unusable.
+    """
+    if not HAS_KUBERNETES_CORE:
+        module.fail_json(
+            msg="kubernetes.core is required: ansible-galaxy collection install kubernetes.core",
+            error=str(KUBERNETES_CORE_IMPORT_ERROR),
+        )
+    try:
+        client = get_api_client(module=module)
+    except CoreException as exc:
+        module.fail_json(msg="Cannot connect to Kubernetes: {0}".format(exc))
+    except Exception as exc:  # kubeconfig parsing errors come in many types
+        module.fail_json(msg="Cannot connect to Kubernetes: {0}: {1}".format(type(exc).__name__, exc))
+    return KubeAccess(client.client, check_mode=module.check_mode)
+
+
+def labels_of(obj):
+    return ((obj or {}).get("metadata") or {}).get("labels") or {}
+
+
+def annotations_of(obj):
+    return ((obj or {}).get("metadata") or {}).get("annotations") or {}
+
+
+def object_name(obj):
+    return ((obj or {}).get("metadata") or {}).get("name")
+
+
+def object_namespace(obj):
+    return ((obj or {}).get("metadata") or {}).get("namespace")
+
+
+def resource_version(obj):
+    return ((obj or {}).get("metadata") or {}).get("resourceVersion")
+
+
+def resource_version_guard(obj):
+    """JSON patch op that makes the server answer 409 when the object changed since it was read.
+
+    The API server refuses an update whose resourceVersion differs from the stored one; a patch
+    that sets the version it read therefore fails on any concurrent edit instead of overwriting it.
+    """
+    return {"op": "replace", "path": "/metadata/resourceVersion", "value": resource_version(obj)}

@@ -1,0 +1,342 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rclone_secret
+short_description: Add rclone's RCLONE_CONFIG_<REMOTE>_* keys to kfserving credential secrets
+version_added: 0.1.0
+author:
+  - Contributors to seldon_ops.rclone_migration (@seldon-ops)
+description:
+  - Converts the secrets Seldon models use with the kfserving storage initializer so that the rclone
+    storage initializer can read them, by adding C(RCLONE_CONFIG_<REMOTE>_*) keys. Original keys and
+    their bytes never change; only keys are added (or, with O(on_conflict=overwrite), rclone keys replaced).
+  - Without O(name), converts every secret SeldonDeployments in O(namespaces) use - directly
+    (C(envSecretRefName), C(defaultEnvSecretRefName)) or through the service account's S3 or GCS secret -
+    for the remote each user's modelUri names (C(s3) for C(s3://), C(gs) for C(gs://), C(name) for C(name:path)).
+  - With O(name), converts the secret of that name in each of O(namespaces).
+  - Reads env-style secrets (C(AWS_ACCESS_KEY_ID), C(AWS_SECRET_ACCESS_KEY), C(AWS_ENDPOINT_URL), or
+    C(S3_ENDPOINT) with C(S3_USE_HTTPS)/C(USE_SSL), C(AWS_REGION)/C(AWS_DEFAULT_REGION), C(S3_VERIFY_SSL)),
+    service-account secrets (C(awsAccessKeyID), C(awsSecretAccessKey) or the names C(seldon-config) sets,
+    with the C(machinelearning.seldon.io/s3-*) or C(serving.kubeflow.org/s3-*) annotations) and GCS secrets
+    (C(gcloud-application-credentials.json)). Azure service-principal secrets are reported, not converted.
+  - Normalises what would break rclone - surrounding whitespace or a newline in the endpoint, an endpoint
+    without scheme - and writes rclone's spelling of the provider.
+  - The names of the keys it added are recorded in the annotation
+    C(rclone-migration.seldon-ops.io/added-keys); O(state=absent) removes exactly those keys and the annotation.
+  - Each write is a JSON patch carrying the resourceVersion that was read; on 409 Conflict the secret is
+    read again and the conversion recomputed (bounded retries). Nothing is written when nothing differs.
+  - Check mode sends no write request. The diff shows key names with C(<redacted>) values.
+options:
+  name:
+    description: Convert only the secret of this name (in each of O(namespaces)).
+    type: str
+  provider:
+    description:
+      - S3 provider to write in C(RCLONE_CONFIG_<REMOTE>_PROVIDER), in any case; written in rclone's spelling
+        (C(AWS), C(Minio), C(Ceph), C(Wasabi), C(DigitalOcean), C(Other), ...).
+      - V(auto) keeps a correctly spelled provider already in the secret, else uses C(AWS) when the secret
+        names no endpoint (kfserving's default is AWS S3) or an AWS endpoint, and C(Other) otherwise.
+    type: str
+    default: auto
+  remote:
+    description:
+      - rclone remote name to configure. Letters, digits and C(_) only.
+      - Default - the remote each user's modelUri names; with O(name), C(s3) (C(gs) for a GCS secret).
+      - Without O(name), a secret whose users name another remote is reported C(blocked), because rclone
+        would not find the remote.
+    type: str
+  on_conflict:
+    description:
+      - What to do when the secret already has an rclone key with a different value than the conversion.
+      - V(fail) writes nothing to that secret and reports C(conflict); V(keep) adds only missing keys;
+        V(overwrite) replaces the differing rclone keys (their earlier values are not kept anywhere, and
+        O(state=absent) does not remove keys that existed before).
+    type: str
+    choices: [fail, keep, overwrite]
+    default: fail
+  state:
+    description:
+      - V(present) adds the keys. V(absent) removes the keys this module added (as recorded in its
+        annotation) from every annotated secret in O(namespaces) (or only O(name)).
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - seldon_ops.rclone_migration.seldon_settings
+notes:
+  - Requests for M namespaces - O(state=present) without O(name) lists SeldonDeployments, Secrets and
+    ServiceAccounts once per namespace (3 x M, or 3 cluster-wide), plus up to two GETs for the operator
+    settings, plus one PATCH per secret that changes (a GET and a PATCH more per 409 retry).
+    With O(name) or O(state=absent) only Secrets are listed.
+seealso:
+  - module: seldon_ops.rclone_migration.seldon_storage_info
+  - module: seldon_ops.rclone_migration.seldon_deployment_secret_ref
+"""
+
+EXAMPLES = r"""
+- name: Convert every secret the models in two namespaces use (MinIO behind custom endpoints)
+  seldon_ops.rclone_migration.rclone_secret:
+    namespaces: [models, team-b]
+    provider: minio
+  register: conversion
+  no_log: true  # the module returns no values; no_log also hides the invocation
+
+- name: Convert one secret for the rclone remote "minio" (modelUri minio:bucket/path)
+  seldon_ops.rclone_migration.rclone_secret:
+    namespaces: [models]
+    name: seldon-init-container-secret
+    remote: minio
+    provider: minio
+
+- name: Roll back - remove exactly the keys the conversion added
+  seldon_ops.rclone_migration.rclone_secret:
+    namespaces: [models, team-b]
+    state: absent
+"""
+
+RETURN = r"""
+secrets:
+  description: One entry per secret considered.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: Namespace.
+      type: str
+      returned: always
+    name:
+      description: Secret name.
+      type: str
+      returned: always
+    action:
+      description:
+        - C(converted) (keys added, or would be in check mode), C(unchanged), C(conflict), C(blocked),
+          C(skipped) (no kfserving credentials for the remote), C(removed) (state=absent) or C(failed) (API error).
+      type: str
+      returned: always
+    reason:
+      description: Why, in words; never a value.
+      type: str
+      returned: always
+    format:
+      description: C(env), C(service_account), C(gcs), C(azure), C(rclone) or C(unknown).
+      type: str
+      returned: always
+    remotes:
+      description: rclone remotes configured for.
+      type: list
+      elements: str
+      returned: always
+    added_keys:
+      description: Key names added (state=absent - removed).
+      type: list
+      elements: str
+      returned: always
+    overwritten_keys:
+      description: rclone key names replaced (on_conflict=overwrite).
+      type: list
+      elements: str
+      returned: always
+    conflicting_keys:
+      description: rclone key names whose existing value differs.
+      type: list
+      elements: str
+      returned: always
+    used_by:
+      description: C(<deployment>/<predictor>/<node>) of the users (without O(name)).
+      type: list
+      elements: str
+      returned: always
+summary:
+  description: Number of secrets per action.
+  returned: always
+  type: dict
+  sample: {converted: 2, unchanged: 1}
+api_requests:
+  description: Requests this task sent, by verb.
+  returned: always
+  type: dict
+  sample: {list: 3, get: 1, patch: 2}
+"""
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import migration_plan as mp
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+
+
+def argument_spec():
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(copy.deepcopy(mp.SELDON_SETTINGS_ARG_SPEC))
+    spec.update(
+        name=dict(type="str"),
+        provider=dict(type="str", default="auto"),
+        remote=dict(type="str"),
+        on_conflict=dict(type="str", default="fail", choices=list(rm.ON_CONFLICT_CHOICES)),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+    )
+    return spec
+
+
+def targets_present(access, params, settings):
+    """``[(secret object or None, namespace, name, remotes, used_by, problem)]`` to convert."""
+    if params["name"]:
+        secrets = access.list("Secret", params["namespaces"], field_selector="metadata.name=" + params["name"])
+        if not secrets:
+            namespaces = params["namespaces"] or [None]
+            return [(None, namespace, params["name"], [params["remote"] or "s3"], [], "") for namespace in namespaces]
+        config = settings["credentials_config"]
+        return [(obj, obj["metadata"]["namespace"], obj["metadata"]["name"],
+                 [params["remote"] or ("gs" if rm.detect_secret_format(rm.decode_secret_data(obj.get("data")), None, config)
+                                       == rm.FORMAT_GCS else "s3")], [], "") for obj in secrets]
+    inventory = mp.load_inventory(access, params, settings, provider=params["provider"])
+    _report, plans = mp.plan_storage(inventory)
+    targets = []
+    for (namespace, name), use in sorted(mp.secret_uses(plans).items()):
+        remotes, problem = sorted(use["remotes"]), ""
+        if params["remote"]:
+            others = [remote for remote in remotes if remote.upper() != params["remote"].upper()]
+            if others:
+                problem = "its users' modelUri name remote(s) {0}, not {1}: rclone would not find them".format(
+                    ", ".join(sorted(set(remote.upper() for remote in others))), params["remote"].upper())
+            remotes = [params["remote"]]
+        targets.append((inventory.secrets.get((namespace, name)), namespace, name, remotes,
+                        sorted(use["used_by"]), problem))
+    return targets
+
+
+def convert_one(module, access, target, settings, diff):
+    """Plan and (outside check mode) write one secret; returns its result entry."""
+    obj, namespace, name, remotes, used_by, problem = target
+    params = module.params
+    entry = dict(namespace=namespace, name=name, action=mp.ACTION_BLOCKED, reason="not found", format="",
+                 remotes=sorted(set(remote.upper() for remote in remotes)), added_keys=[],
+                 overwritten_keys=[], conflicting_keys=[], used_by=used_by)
+    if obj is None:
+        return entry
+    if problem:
+        entry["reason"] = problem
+        return entry
+    config = settings["credentials_config"]
+    outcome = {}
+
+    def build_patch(current):
+        decoded = rm.decode_secret_data(current.get("data"))
+        annotations = ((current.get("metadata") or {}).get("annotations") or {})
+        outcome.update(decoded=decoded, annotations=annotations, change=mp.secret_change(
+            decoded, annotations, remotes, params["provider"], params["on_conflict"], config))
+        change = outcome["change"]
+        if change["action"] != mp.ACTION_CONVERTED:
+            return None
+        return mp.secret_add_patch(current, change["keys_to_set"], change["annotation"])
+
+    patch = build_patch(obj)
+    if patch is not None and not module.check_mode:
+        try:
+            access.patch_with_retry("Secret", namespace, name, obj, build_patch)
+        except kube_access.KubeAccessError as error:
+            entry.update(action=mp.ACTION_FAILED, reason=str(error),
+                         format=rm.detect_secret_format(outcome["decoded"], outcome["annotations"], config))
+            return entry
+    change = outcome["change"]
+    entry.update(action=change["action"], reason=change["reason"], added_keys=change["added_keys"],
+                 overwritten_keys=change["overwritten_keys"], conflicting_keys=change["conflicting_keys"],
+                 format=rm.detect_secret_format(outcome["decoded"], outcome["annotations"], config))
+    if change["action"] == mp.ACTION_CONVERTED:
+        before, after = mp.secret_diff(outcome["decoded"], change["keys_to_set"], None,
+                                       outcome["annotations"].get(rm.ADDED_KEYS_ANNOTATION), change["annotation"])
+        diff["before"][namespace + "/" + name] = before
+        diff["after"][namespace + "/" + name] = after
+    return entry
+
+
+def remove_one(module, access, obj, diff):
+    """state=absent for one annotated secret."""
+    namespace, name = mp.object_key(obj)
+    outcome = {}
+
+    def build_patch(current):
+        decoded = rm.decode_secret_data(current.get("data"))
+        annotations = ((current.get("metadata") or {}).get("annotations") or {})
+        keys, drop = mp.secret_removal(decoded, annotations)
+        outcome.update(decoded=decoded, annotations=annotations, keys=keys, drop=drop)
+        return mp.secret_removal_patch(current, keys, drop)
+
+    patch = build_patch(obj)
+    entry = dict(namespace=namespace, name=name, action=mp.ACTION_UNCHANGED, reason="nothing recorded",
+                 format=rm.detect_secret_format(outcome["decoded"]), remotes=[], added_keys=[],
+                 overwritten_keys=[], conflicting_keys=[], used_by=[])
+    if patch is None:
+        return entry
+    if not module.check_mode:
+        try:
+            access.patch_with_retry("Secret", namespace, name, obj, build_patch)
+        except kube_access.KubeAccessError as error:
+            entry.update(action=mp.ACTION_FAILED, reason=str(error))
+            return entry
+    entry.update(action=mp.ACTION_REMOVED, added_keys=outcome["keys"],
+                 reason="removes {0} recorded key(s) and the annotation".format(len(outcome["keys"])))
+    before, after = mp.secret_diff(outcome["decoded"], None, outcome["keys"],
+                                   outcome["annotations"].get(rm.ADDED_KEYS_ANNOTATION), None)
+    diff["before"][namespace + "/" + name] = before
+    diff["after"][namespace + "/" + name] = after
+    return entry
+
+
+def run(module, access):
+    params = module.params
+    diff = {"before": {}, "after": {}}
+    if params["state"] == "absent":
+        selector = "metadata.name=" + params["name"] if params["name"] else None
+        annotated = [obj for obj in access.list("Secret", params["namespaces"], field_selector=selector)
+                     if rm.ADDED_KEYS_ANNOTATION in kube_access.annotations_of(obj)]
+        entries = [remove_one(module, access, obj, diff) for obj in annotated]
+    else:
+        settings = mp.read_seldon_settings(access, params, kube_access.KubeAccessError)
+        for warning in settings["warnings"]:
+            module.warn(warning)
+        entries = [convert_one(module, access, target, settings, diff)
+                   for target in targets_present(access, params, settings)]
+    summary = {}
+    for entry in entries:
+        summary[entry["action"]] = summary.get(entry["action"], 0) + 1
+    result = dict(changed=any(e["action"] in (mp.ACTION_CONVERTED, mp.ACTION_REMOVED) for e in entries),
+                  secrets=entries, summary=summary, api_requests=dict(access.requests))
+    if module._diff:
+        result["diff"] = diff
+    failed = [e for e in entries if e["action"] == mp.ACTION_FAILED]
+    if failed:
+        module.fail_json(msg="; ".join(e["reason"] for e in failed), **result)
+    module.exit_json(**result)
+
+
+def main():
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    problem = rm.resolve_provider(module.params["provider"], "")[1]
+    if module.params["remote"] is not None and not rm.is_valid_remote_name(module.params["remote"]):
+        problem = "remote '{0}' cannot be set through environment variables (letters, digits, _)".format(
+            module.params["remote"])
+    if problem:
+        module.fail_json(msg=problem)
+    access = kube_access.connect(module)
+    try:
+        run(module, access)
+    except kube_access.KubeAccessError as error:
+        module.fail_json(msg=str(error), api_requests=dict(access.requests))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: seldon_deployment_secret_ref
+short_description: Set envSecretRefName on Seldon graph nodes that get S3 credentials through their service account
+version_added: 0.1.0
+author:
+  - Contributors to seldon_ops.rclone_migration (@seldon-ops)
+description:
+  - The rclone storage initializer reads credentials only from environment variables named
+    C(RCLONE_CONFIG_*); the Seldon operator passes a node's service-account S3 secret as
+    C(AWS_*) variables only. Nodes that relied on their service account therefore need an
+    C(envSecretRefName) pointing at the (converted) secret.
+  - For every node that loads a model - graph nodes at any depth and explainers - whose status is
+    C(needs_secret_ref) (see M(seldon_ops.rclone_migration.seldon_storage_info)), sets
+    C(envSecretRefName) to the S3 (or GCS) secret its service account lists, or to O(secret_name).
+    C(serviceAccountName) stays as it is (it may also serve IAM roles).
+  - Records the nodes it changed in the annotation C(rclone-migration.seldon-ops.io/secret-refs)
+    (a JSON object mapping C(<predictor>/<node>) to the secret name); O(state=absent) removes exactly those values, and
+    leaves a node alone when its C(envSecretRefName) was changed since.
+  - Writes a JSON patch (custom resources reject strategic merge patch) that carries the resourceVersion
+    it read; on 409 Conflict the object is read again and the plan recomputed (bounded retries).
+    Objects that need no change get no request. Check mode writes nothing.
+options:
+  secret_name:
+    description:
+      - Secret to reference instead of each service account's own S3 secret. It must exist in the
+        SeldonDeployment's namespace.
+      - With this option, nodes without any credentials (blocked because their service account lists
+        no S3 secret) get it too.
+    type: str
+  state:
+    description:
+      - V(present) sets the references. V(absent) removes the references this module set (as recorded
+        in its annotation) and the annotation.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - seldon_ops.rclone_migration.seldon_settings
+notes:
+  - Requests for M namespaces - O(state=present) lists SeldonDeployments, Secrets and ServiceAccounts
+    once per namespace (3 x M, or 3 cluster-wide) plus up to two GETs for the operator settings;
+    O(state=absent) lists SeldonDeployments only. One PATCH per SeldonDeployment that changes.
+seealso:
+  - module: seldon_ops.rclone_migration.seldon_storage_info
+  - module: seldon_ops.rclone_migration.rclone_secret
+"""
+
+EXAMPLES = r"""
+- name: Point service-account nodes at their converted secret
+  seldon_ops.rclone_migration.seldon_deployment_secret_ref:
+    namespaces: [models]
+  register: refs
+
+- name: Use one shared rclone secret for every node that has no credentials of its own
+  seldon_ops.rclone_migration.seldon_deployment_secret_ref:
+    namespaces: [models]
+    secret_name: rclone-shared
+
+- name: Roll back the references this module set
+  seldon_ops.rclone_migration.seldon_deployment_secret_ref:
+    namespaces: [models]
+    state: absent
+"""
+
+RETURN = r"""
+deployments:
+  description: One entry per SeldonDeployment considered.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: Namespace.
+      type: str
+      returned: always
+    name:
+      description: SeldonDeployment name.
+      type: str
+      returned: always
+    action:
+      description: C(patched) (or would be in check mode), C(removed) (state=absent), C(unchanged), C(blocked) or C(failed).
+      type: str
+      returned: always
+    reason:
+      description: Why.
+      type: str
+      returned: always
+    nodes:
+      description: Per model-loading node (state=absent - per recorded node).
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        ref:
+          description: C(<predictor>/<node>).
+          type: str
+          returned: always
+        predictor:
+          description: Predictor name.
+          type: str
+          returned: always
+        node:
+          description: Node name or C(.explainer).
+          type: str
+          returned: always
+        path:
+          description: JSON pointer of the node.
+          type: str
+          returned: always
+        action:
+          description: C(set), C(unchanged), C(removed), C(blocked) or C(skipped).
+          type: str
+          returned: always
+        secret:
+          description: Secret referenced.
+          type: str
+          returned: always
+        reason:
+          description: Why.
+          type: str
+          returned: always
+summary:
+  description: Number of SeldonDeployments per action.
+  returned: always
+  type: dict
+api_requests:
+  description: Requests this task sent, by verb.
+  returned: always
+  type: dict
+"""
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import migration_plan as mp
+
+NODE_FIELDS = ("ref", "predictor", "node", "path", "action", "secret", "reason")
+
+
+def argument_spec():
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(copy.deepcopy(mp.SELDON_SETTINGS_ARG_SPEC))
+    spec.update(
+        secret_name=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+    )
+    return spec
+
+
+def update_one(module, access, sdep, plan_nodes, build_patch_for, removing, diff):
+    """Plan and (outside check mode) patch one SeldonDeployment; returns its result entry."""
+    namespace, name = mp.object_key(sdep)
+    outcome = {}
+
+    def build_patch(current):
+        outcome["nodes"] = plan_nodes(current)
+        return build_patch_for(current, outcome["nodes"])
+
+    patch = build_patch(sdep)
+    entry = dict(namespace=namespace, name=name, action=mp.ACTION_UNCHANGED, reason="nothing to change")
+    if patch is not None and not module.check_mode:
+        try:
+            access.patch_with_retry("SeldonDeployment", namespace, name, sdep, build_patch)
+        except kube_access.KubeAccessError as error:
+            entry.update(action=mp.ACTION_FAILED, reason=str(error))
+    nodes = [dict((field, node.get(field, "")) for field in NODE_FIELDS) for node in outcome["nodes"]]
+    entry["nodes"] = nodes
+    if entry["action"] == mp.ACTION_FAILED:
+        return entry
+    changed_nodes = [node for node in nodes if node["action"] in ("set", mp.ACTION_REMOVED)]
+    blocked = [node for node in nodes if node["action"] == mp.ACTION_BLOCKED]
+    if patch is not None:
+        entry.update(action=mp.ACTION_REMOVED if removing else mp.ACTION_PATCHED,
+                     reason="{0} node(s): {1}".format(len(changed_nodes), ", ".join(n["ref"] for n in changed_nodes))
+                     if changed_nodes else "removes the annotation")
+        before, after = mp.sdep_diff(outcome["nodes"], removing=removing)
+        diff["before"][namespace + "/" + name] = before
+        diff["after"][namespace + "/" + name] = after
+    elif blocked:
+        entry.update(action=mp.ACTION_BLOCKED, reason="; ".join("{0}: {1}".format(n["ref"], n["reason"]) for n in blocked))
+    return entry
+
+
+def run(module, access):
+    params = module.params
+    diff = {"before": {}, "after": {}}
+    if params["state"] == "absent":
+        sdeps = [obj for obj in access.list("SeldonDeployment", params["namespaces"])
+                 if mp.SECRET_REFS_ANNOTATION in kube_access.annotations_of(obj)]
+        entries = [update_one(module, access, sdep, mp.removal_outcomes, mp.sdep_removal_patch, True, diff)
+                   for sdep in sorted(sdeps, key=mp.object_key)]
+    else:
+        settings = mp.read_seldon_settings(access, params, kube_access.KubeAccessError)
+        for warning in settings["warnings"]:
+            module.warn(warning)
+        inventory = mp.load_inventory(access, params, settings)
+        entries = [update_one(module, access, sdep,
+                              lambda current: mp.desired_secret_refs(current, inventory, params["secret_name"] or ""),
+                              mp.sdep_set_patch, False, diff)
+                   for sdep in inventory.deployments]
+    summary = {}
+    for entry in entries:
+        summary[entry["action"]] = summary.get(entry["action"], 0) + 1
+    result = dict(changed=any(e["action"] in (mp.ACTION_PATCHED, mp.ACTION_REMOVED) for e in entries),
+                  deployments=entries, summary=summary, api_requests=dict(access.requests))
+    if module._diff:
+        result["diff"] = diff
+    failed = [e for e in entries if e["action"] == mp.ACTION_FAILED]
+    if failed:
+        module.fail_json(msg="; ".join(e["reason"] for e in failed), **result)
+    module.exit_json(**result)
+
+
+def main():
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    access = kube_access.connect(module)
+    try:
+        run(module, access)
+    except kube_access.KubeAccessError as error:
+        module.fail_json(msg=str(error), api_requests=dict(access.requests))
+
+
+if __name__ == "__main__":
+    main()

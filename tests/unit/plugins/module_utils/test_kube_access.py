@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kube_access against a scripted REST client: request counts, paging, retries, error hygiene."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access as ka
+
+LEAKY_BODY = '{"kind":"Status","message":"Secret \\"s\\" is invalid: data[AWS_SECRET_ACCESS_KEY]: hunter2-secret-value"}'
+
+
+class ApiError(Exception):
+    """Shaped like kubernetes.client.ApiException: status, reason and a body that echoes the request."""
+
+    def __init__(self, status, reason, body=LEAKY_BODY):
+        super(ApiError, self).__init__("({0})\nReason: {1}\nHTTP response body: {2}".format(status, reason, body))
+        self.status, self.reason, self.body = status, reason, body
+
+
+class Response:
+    def __init__(self, payload):
+        self.data = json.dumps(payload).encode("utf-8")
+
+
+class ScriptedClient:
+    """Answers requests from a list of (predicate, answer) steps; records every call."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def request(self, method, path, body=None, **params):
+        self.calls.append((method, path, params, body))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return Response(answer)
+
+
+def test_resource_paths():
+    assert ka.resource_path("Secret", "ns", "s") == "/api/v1/namespaces/ns/secrets/s"
+    assert ka.resource_path("Secret") == "/api/v1/secrets"
+    assert ka.resource_path("SeldonDeployment", "ns") == "/apis/machinelearning.seldon.io/v1/namespaces/ns/seldondeployments"
+    assert ka.resource_path("Deployment", "ns", "d") == "/apis/apps/v1/namespaces/ns/deployments/d"
+    assert ka.resource_path("Namespace", "ignored", "n") == "/api/v1/namespaces/n"
+
+
+def test_list_is_one_request_per_namespace_and_one_cluster_wide():
+    client = ScriptedClient([{"items": [{"metadata": {"name": "a"}}]}, {"items": []}])
+    access = ka.KubeAccess(client)
+    assert [o["metadata"]["name"] for o in access.list("Secret", ["x", "y", "x", ""])] == ["a"]
+    assert [c[1] for c in client.calls] == ["/api/v1/namespaces/x/secrets", "/api/v1/namespaces/y/secrets"]
+    client = ScriptedClient([{"items": []}])
+    ka.KubeAccess(client).list("Secret", None, field_selector="metadata.name=s")
+    assert client.calls[0][1] == "/api/v1/secrets"
+    assert client.calls[0][2]["field_selector"] == "metadata.name=s"
+
+
+def test_list_follows_continue_tokens():
+    client = ScriptedClient([{"items": [{"n": 1}], "metadata": {"continue": "t1"}}, {"items": [{"n": 2}], "metadata": {}}])
+    access = ka.KubeAccess(client, page_size=1)
+    assert access.list("Secret", ["ns"]) == [{"n": 1}, {"n": 2}]
+    assert client.calls[1][2]["_continue"] == "t1"
+    assert access.requests == {"list": 2}
+
+
+def test_get_returns_none_on_404_and_raises_otherwise():
+    access = ka.KubeAccess(ScriptedClient([ApiError(404, "Not Found"), ApiError(403, "Forbidden")]))
+    assert access.get("Secret", "ns", "s") is None
+    with pytest.raises(ka.KubeAccessError) as caught:
+        access.get("Secret", "ns", "s")
+    assert str(caught.value) == "GET Secret ns/s: 403 Forbidden"
+
+
+def test_error_messages_never_carry_the_body():
+    access = ka.KubeAccess(ScriptedClient([ApiError(422, "Unprocessable Entity")]))
+    with pytest.raises(ka.KubeAccessError) as caught:
+        access.patch("Secret", "ns", "s", [{"op": "add", "path": "/data/X", "value": "aHVudGVyMg=="}])
+    message = str(caught.value)
+    assert message == "PATCH Secret ns/s: 422 Unprocessable Entity"
+    assert "hunter2" not in message and "aHVudGVyMg" not in message
+    assert "hunter2" not in repr(caught.value.args)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_transport_errors_keep_their_first_line():
+    error = ConnectionError("HTTPSConnectionPool(host='127.0.0.1', port=6443): Max retries exceeded\nmore detail")
+    access = ka.KubeAccess(ScriptedClient([error]))
+    with pytest.raises(ka.KubeAccessError) as caught:
+        access.list("Secret", ["ns"])
+    assert str(caught.value).startswith("LIST Secret in namespace ns: ConnectionError: HTTPSConnectionPool")
+    assert "more detail" not in str(caught.value)
+
+
+def test_check_mode_refuses_writes():
+    client = ScriptedClient([])
+    access = ka.KubeAccess(client, check_mode=True)
+    with pytest.raises(RuntimeError):
+        access.patch("Secret", "ns", "s", [])
+    assert client.calls == []
+
+
+def test_patch_sends_the_patch_type():
+    client = ScriptedClient([{"metadata": {"name": "s"}}])
+    ka.KubeAccess(client).patch("SeldonDeployment", "ns", "d", {"a": 1}, ka.MERGE_PATCH)
+    method, path, params, body = client.calls[0]
+    assert (method, params["content_type"], body) == ("PATCH", "application/merge-patch+json", {"a": 1})
+
+
+def test_patch_with_retry_rereads_and_rebuilds_after_a_conflict():
+    fresh = {"metadata": {"resourceVersion": "2"}}
+    client = ScriptedClient([ApiError(409, "Conflict"), fresh, {"metadata": {"resourceVersion": "3"}}])
+    access = ka.KubeAccess(client)
+    seen = []
+
+    def build(obj):
+        seen.append(ka.resource_version(obj))
+        return [ka.resource_version_guard(obj)]
+
+    result, attempts = access.patch_with_retry("Secret", "ns", "s", {"metadata": {"resourceVersion": "1"}}, build)
+    assert seen == ["1", "2"] and attempts == 2
+    assert result["metadata"]["resourceVersion"] == "3"
+    assert [c[0] for c in client.calls] == ["PATCH", "GET", "PATCH"]
+    assert client.calls[2][3] == [{"op": "replace", "path": "/metadata/resourceVersion", "value": "2"}]
+    assert access.requests == {"patch": 2, "get": 1}
+
+
+def test_patch_with_retry_stops_when_nothing_is_left_to_do():
+    client = ScriptedClient([ApiError(409, "Conflict"), {"metadata": {"resourceVersion": "2"}}])
+    access = ka.KubeAccess(client)
+    result, attempts = access.patch_with_retry(
+        "Secret", "ns", "s", {"metadata": {"resourceVersion": "1"}},
+        lambda obj: None if ka.resource_version(obj) == "2" else [ka.resource_version_guard(obj)])
+    assert result is None and attempts == 2
+
+
+def test_patch_with_retry_is_bounded():
+    answers = []
+    for _attempt in range(3):
+        answers.extend([ApiError(409, "Conflict"), {"metadata": {"resourceVersion": "x"}}])
+    client = ScriptedClient(answers[:-1])
+    access = ka.KubeAccess(client)
+    with pytest.raises(ka.KubeAccessError) as caught:
+        access.patch_with_retry("Secret", "ns", "s", {"metadata": {}}, lambda obj: [], attempts=3)
+    assert caught.value.is_conflict
+    assert access.requests == {"patch": 3, "get": 2}
+
+
+def test_patch_with_retry_reports_an_object_deleted_meanwhile():
+    access = ka.KubeAccess(ScriptedClient([ApiError(409, "Conflict"), ApiError(404, "Not Found")]))
+    with pytest.raises(ka.KubeAccessError) as caught:
+        access.patch_with_retry("Secret", "ns", "s", {"metadata": {}}, lambda obj: [])
+    assert caught.value.is_not_found
+
+
+def test_other_errors_are_not_retried():
+    client = ScriptedClient([ApiError(403, "Forbidden")])
+    with pytest.raises(ka.KubeAccessError):
+        ka.KubeAccess(client).patch_with_retry("Secret", "ns", "s", {"metadata": {}}, lambda obj: [])
+    assert len(client.calls) == 1
+
+
+def test_json_pointer_escape_and_helpers():
+    assert ka.json_pointer_escape("a/b~c") == "a~1b~0c"
+    obj = {"metadata": {"name": "n", "namespace": "ns", "labels": {"a": "b"}, "annotations": {"c": "d"}}}
+    assert (ka.object_name(obj), ka.object_namespace(obj), ka.labels_of(obj), ka.annotations_of(obj)) == (
+        "n", "ns", {"a": "b"}, {"c": "d"})
+    assert ka.annotations_of(None) == {} and ka.unique_namespaces(None) is None

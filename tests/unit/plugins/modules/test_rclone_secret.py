@@ -1,0 +1,197 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""rclone_secret's flow against the in-memory API: requests sent, results, idempotence, rollback."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+from ansible_collections.seldon_ops.rclone_migration.plugins.modules import rclone_secret
+
+# Canary values: they must never appear in a result, plain or base64.
+KEY_ID = "#AKIA-canary-key-id-001"
+KEY_SECRET = "#canary-secret-access-key-002"
+SA_KEY_ID = "#AKIA-canary-sa-key-id-003"
+SA_SECRET = "#canary-sa-secret-key-004"
+CANARIES = (KEY_ID, KEY_SECRET, SA_KEY_ID, SA_SECRET)
+
+
+def b64(value):
+    return base64.b64encode(value.encode()).decode()
+
+
+def seed(cluster, namespace):
+    cluster.add("Secret", {"metadata": {"name": "env-secret", "namespace": namespace}, "data": {
+        "AWS_ACCESS_KEY_ID": b64(KEY_ID), "AWS_SECRET_ACCESS_KEY": b64(KEY_SECRET),
+        "AWS_ENDPOINT_URL": b64("http://minio.minio-system.svc:9000\n")}})
+    cluster.add("Secret", {"metadata": {"name": "sa-secret", "namespace": namespace, "annotations": {
+        "machinelearning.seldon.io/s3-endpoint": "minio.minio-system.svc:9000",
+        "machinelearning.seldon.io/s3-usehttps": "0"}},
+        "data": {"awsAccessKeyID": b64(SA_KEY_ID), "awsSecretAccessKey": b64(SA_SECRET)}})
+    cluster.add("Secret", {"metadata": {"name": "unrelated", "namespace": namespace}, "data": {"x": b64("y")}})
+    cluster.add("ServiceAccount", {"metadata": {"name": "default", "namespace": namespace}})
+    cluster.add("ServiceAccount", {"metadata": {"name": "s3-sa", "namespace": namespace}, "secrets": [{"name": "sa-secret"}]})
+    cluster.add("SeldonDeployment", {"metadata": {"name": "iris-env", "namespace": namespace}, "spec": {"predictors": [
+        {"name": "default", "graph": {"name": "classifier", "implementation": "SKLEARN_SERVER",
+                                      "modelUri": "s3://sklearn/iris", "envSecretRefName": "env-secret"}}]}})
+    cluster.add("SeldonDeployment", {"metadata": {"name": "iris-sa", "namespace": namespace}, "spec": {"predictors": [
+        {"name": "default", "graph": {"name": "classifier", "implementation": "SKLEARN_SERVER",
+                                      "modelUri": "s3://sklearn/iris", "serviceAccountName": "s3-sa"}}]}})
+
+
+def assert_no_values(result):
+    dumped = json.dumps(result)
+    for value in CANARIES:
+        assert value not in dumped and b64(value) not in dumped
+
+
+def count(cluster, verb):
+    return sum(1 for call in cluster.calls if call[0] == verb)
+
+
+def test_converts_seed_secrets_in_two_namespaces_then_nothing(cluster, run_module):
+    for namespace in ("core-a", "core-b"):
+        seed(cluster, namespace)
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-a", "core-b"], provider="minio")
+    assert not failed and result["changed"]
+    assert sorted((e["namespace"], e["name"], e["action"]) for e in result["secrets"]) == [
+        ("core-a", "env-secret", "converted"), ("core-a", "sa-secret", "converted"),
+        ("core-b", "env-secret", "converted"), ("core-b", "sa-secret", "converted")]
+    # 2 GETs (controller, seldon-config: 404 here), 3 LISTs per namespace, one PATCH per secret
+    assert (count(cluster, "get"), count(cluster, "list"), count(cluster, "patch")) == (2, 6, 4)
+    assert_no_values(result)
+
+    stored = cluster.obj("Secret", "core-a", "env-secret")
+    decoded = rm.decode_secret_data(stored["data"])
+    assert decoded["AWS_ENDPOINT_URL"] == "http://minio.minio-system.svc:9000\n"  # original untouched
+    assert decoded["RCLONE_CONFIG_S3_ENDPOINT"] == "http://minio.minio-system.svc:9000"
+    assert decoded["RCLONE_CONFIG_S3_PROVIDER"] == "Minio"
+    assert decoded["RCLONE_CONFIG_S3_SECRET_ACCESS_KEY"] == KEY_SECRET
+    sa_decoded = rm.decode_secret_data(cluster.obj("Secret", "core-a", "sa-secret")["data"])
+    assert sa_decoded["RCLONE_CONFIG_S3_ACCESS_KEY_ID"] == SA_KEY_ID
+    assert cluster.obj("Secret", "core-a", "unrelated")["data"] == {"x": b64("y")}
+
+    cluster.calls[:] = []
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-a", "core-b"], provider="minio")
+    assert not failed and not result["changed"]
+    assert set(e["action"] for e in result["secrets"]) == {"unchanged"}
+    assert cluster.writes() == []
+
+
+def test_check_mode_writes_nothing_and_diff_is_redacted(cluster, run_module):
+    seed(cluster, "core-a")
+    before = json.dumps(sorted(cluster.objects.items()))
+    result, failed, _module = run_module(rclone_secret, check_mode=True, namespaces=["core-a"])
+    assert not failed and result["changed"]
+    assert cluster.writes() == []
+    assert json.dumps(sorted(cluster.objects.items())) == before
+    after = result["diff"]["after"]["core-a/env-secret"]
+    assert after["data"]["RCLONE_CONFIG_S3_TYPE"] == "<redacted>"
+    assert set(after["data"].values()) == {"<redacted>"}
+    assert "RCLONE_CONFIG_S3_TYPE" in after["annotations"][rm.ADDED_KEYS_ANNOTATION]
+    assert_no_values(result)
+
+
+def test_rollback_restores_the_original_secrets_exactly(cluster, run_module):
+    seed(cluster, "core-a")
+    originals = dict((name, cluster.obj("Secret", "core-a", name)["data"]) for name in ("env-secret", "sa-secret"))
+    run_module(rclone_secret, namespaces=["core-a"])
+    cluster.calls[:] = []
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-a"], state="absent")
+    assert not failed and result["changed"]
+    assert sorted(e["action"] for e in result["secrets"]) == ["removed", "removed"]
+    assert (count(cluster, "list"), count(cluster, "patch")) == (1, 2)  # absent lists Secrets only
+    for name, data in originals.items():
+        stored = cluster.obj("Secret", "core-a", name)
+        assert stored["data"] == data
+        assert rm.ADDED_KEYS_ANNOTATION not in stored["metadata"].get("annotations", {})
+    result, _failed, _module = run_module(rclone_secret, namespaces=["core-a"], state="absent")
+    assert not result["changed"] and result["secrets"] == []
+
+
+def test_named_secret_with_custom_remote(cluster, run_module):
+    seed(cluster, "core-a")
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-a"], name="env-secret", remote="minio")
+    assert not failed
+    assert [(e["name"], e["action"], e["remotes"]) for e in result["secrets"]] == [("env-secret", "converted", ["MINIO"])]
+    assert "RCLONE_CONFIG_MINIO_TYPE" in rm.decode_secret_data(cluster.obj("Secret", "core-a", "env-secret")["data"])
+    # only the one secret was read: a LIST with a name selector, no SeldonDeployments or ServiceAccounts
+    assert [call[:2] for call in cluster.calls if call[0] == "list"] == [("list", "Secret")]
+
+
+def test_named_secret_missing_is_blocked_not_fatal(cluster, run_module):
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-a"], name="nope", read_seldon_config=False)
+    assert not failed and result["secrets"][0]["action"] == "blocked"
+
+
+def test_remote_option_that_users_do_not_use_blocks_the_secret(cluster, run_module):
+    seed(cluster, "core-a")
+    result, _failed, _module = run_module(rclone_secret, namespaces=["core-a"], remote="minio")
+    assert set(e["action"] for e in result["secrets"]) == {"blocked"}
+    assert "S3, not MINIO" in result["secrets"][0]["reason"]
+    assert cluster.writes() == []
+
+
+def test_conflict_retry_rereads_and_succeeds(cluster, run_module):
+    seed(cluster, "core-a")
+    cluster.conflicts_to_inject[("Secret", "core-a", "env-secret")] = 1
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-a"])
+    assert not failed
+    assert dict((e["name"], e["action"]) for e in result["secrets"])["env-secret"] == "converted"
+    env_calls = [call[0] for call in cluster.calls if call[3] == "env-secret"]
+    assert env_calls == ["patch", "get", "patch"]
+    assert cluster.obj("Secret", "core-a", "env-secret")["metadata"]["labels"] == {"touched": "yes"}
+
+
+def test_api_error_on_one_secret_does_not_stop_the_others(cluster, run_module):
+    seed(cluster, "core-a")
+    cluster.forbidden_writes.add(("Secret", "core-a", "env-secret"))
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-a"])
+    assert failed
+    actions = dict((e["name"], (e["action"], e["reason"])) for e in result["secrets"])
+    assert actions["env-secret"] == ("failed", "PATCH Secret core-a/env-secret: 403 Forbidden")
+    assert actions["sa-secret"][0] == "converted"
+    assert result["msg"] == "PATCH Secret core-a/env-secret: 403 Forbidden"
+    assert_no_values(result)
+
+
+def test_on_conflict_fail_reports_and_keep_adds_the_rest(cluster, run_module):
+    seed(cluster, "core-a")
+    stored = cluster.obj("Secret", "core-a", "env-secret")
+    stored["data"]["RCLONE_CONFIG_S3_ENDPOINT"] = b64("http://hand-written:9000")
+    result, _failed, _module = run_module(rclone_secret, namespaces=["core-a"], name="env-secret")
+    assert result["secrets"][0]["action"] == "conflict"
+    assert result["secrets"][0]["conflicting_keys"] == ["RCLONE_CONFIG_S3_ENDPOINT"]
+    assert cluster.writes() == []
+    result, _failed, _module = run_module(rclone_secret, namespaces=["core-a"], name="env-secret", on_conflict="keep")
+    assert result["secrets"][0]["action"] == "converted"
+    decoded = rm.decode_secret_data(cluster.obj("Secret", "core-a", "env-secret")["data"])
+    assert decoded["RCLONE_CONFIG_S3_ENDPOINT"] == "http://hand-written:9000"
+
+
+def test_cluster_wide_when_namespaces_omitted(cluster, run_module):
+    seed(cluster, "core-a")
+    seed(cluster, "core-b")
+    result, _failed, _module = run_module(rclone_secret)
+    lists = [call for call in cluster.calls if call[0] == "list"]
+    assert len(lists) == 3 and all(call[2] is None for call in lists)
+    assert len(result["secrets"]) == 4
+
+
+def test_seldon_config_credentials_names_are_used(cluster, run_module):
+    cluster.add("ConfigMap", {"metadata": {"name": "seldon-config", "namespace": "seldon-system"}, "data": {
+        "credentials": json.dumps({"s3": {"s3AccessKeyIDName": "id", "s3SecretAccessKeyName": "key"}})}})
+    cluster.add("Secret", {"metadata": {"name": "renamed", "namespace": "core-a"},
+                           "data": {"id": b64(KEY_ID), "key": b64(KEY_SECRET)}})
+    cluster.add("ServiceAccount", {"metadata": {"name": "sa", "namespace": "core-a"}, "secrets": [{"name": "renamed"}]})
+    cluster.add("SeldonDeployment", {"metadata": {"name": "d", "namespace": "core-a"}, "spec": {"predictors": [
+        {"name": "p", "graph": {"name": "m", "implementation": "SKLEARN_SERVER", "modelUri": "s3://b/m",
+                                "serviceAccountName": "sa"}}]}})
+    result, _failed, module = run_module(rclone_secret, namespaces=["core-a"])
+    assert [(e["name"], e["action"], e["format"]) for e in result["secrets"]] == [("renamed", "converted", "service_account")]
+    assert module.warnings == ["Deployment seldon-system/seldon-controller-manager not found; using Seldon defaults"]
