@@ -25,12 +25,13 @@ VENV_BIN="$ROOT/.cache/venv/bin"
 CONTEXT=seldon-local
 ADMIN_USER="admin"
 
-ETCD_PORT=23790
-ETCD_PEER_PORT=23800
-APISERVER_PORT=6443
-CONTROLLER_MANAGER_PORT=10257
-SCHEDULER_PORT=10259
-S3_PORT=9900
+# Ports can be moved (LOCAL_CLUSTER_<NAME>=...) to run a second clone's cluster beside this one.
+ETCD_PORT=${LOCAL_CLUSTER_ETCD_PORT:-23790}
+ETCD_PEER_PORT=${LOCAL_CLUSTER_ETCD_PEER_PORT:-23800}
+APISERVER_PORT=${LOCAL_CLUSTER_APISERVER_PORT:-6443}
+CONTROLLER_MANAGER_PORT=${LOCAL_CLUSTER_CONTROLLER_MANAGER_PORT:-10257}
+SCHEDULER_PORT=${LOCAL_CLUSTER_SCHEDULER_PORT:-10259}
+S3_PORT=${LOCAL_CLUSTER_S3_PORT:-9900}
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1     # first address of SERVICE_CIDR: the `kubernetes` Service
 
@@ -369,8 +370,8 @@ cmd_status() {
             case $name in
             etcd) etcd_healthy && health="healthy" || health="unhealthy" ;;
             kube-apiserver) apiserver_ready && health="readyz ok" || health="not ready" ;;
-            kube-controller-manager) component_healthy $CONTROLLER_MANAGER_PORT && health="healthz ok" || health="unhealthy" ;;
-            kube-scheduler) component_healthy $SCHEDULER_PORT && health="healthz ok" || health="unhealthy" ;;
+            kube-controller-manager) component_healthy "$CONTROLLER_MANAGER_PORT" && health="healthz ok" || health="unhealthy" ;;
+            kube-scheduler) component_healthy "$SCHEDULER_PORT" && health="healthz ok" || health="unhealthy" ;;
             kwok) nodes_ready 2>/dev/null && health="2 nodes Ready" || health="nodes not Ready" ;;
             s3) s3_answers && health="answers on http://127.0.0.1:$S3_PORT" || health="not answering" ;;
             esac
