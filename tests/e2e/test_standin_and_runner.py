@@ -86,7 +86,7 @@ def assert_no_secret_values(text, s3):
 
 
 @pytest.mark.usefixtures("standin")
-def test_seed_scene_rendered_like_the_operator(kube, scene_namespace):
+def test_seed_scene_rendered_like_the_operator(kube, scene_namespace, s3):
     env_dep = rendered(kube, scene_namespace, ENV_DEPLOYMENT)
     assert env_dep["metadata"]["labels"][standin_render.LABEL_SELDON_ID] == "sklearn-env"
     assert env_dep["metadata"]["labels"]["app"] == ENV_DEPLOYMENT
@@ -106,8 +106,8 @@ def test_seed_scene_rendered_like_the_operator(kube, scene_namespace):
         {"name": "AWS_SECRET_ACCESS_KEY",
          "valueFrom": {"secretKeyRef": {"name": "seldon-sa-s3-secret", "key": "awsSecretAccessKey"}}},
         {"name": "S3_USE_HTTPS", "value": "0"},
-        {"name": "S3_ENDPOINT", "value": "127.0.0.1:9900"},
-        {"name": "AWS_ENDPOINT_URL", "value": "http://127.0.0.1:9900"},
+        {"name": "S3_ENDPOINT", "value": s3["endpoint"].split("://", 1)[1]},
+        {"name": "AWS_ENDPOINT_URL", "value": s3["endpoint"]},
     ]
 
     for name in (ENV_DEPLOYMENT, SA_DEPLOYMENT):
