@@ -6,7 +6,7 @@ COLLECTION_LINK := $(ROOT)/.cache/collections/ansible_collections/seldon_ops/rcl
 export PATH := $(ROOT)/.cache/bin:$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.cache/collections
 
-.PHONY: help venv system-packages collection tools cluster-up cluster-down cluster-status cluster-env \
+.PHONY: help venv system-packages collection ee-check tools cluster-up cluster-down cluster-status cluster-env \
         unit sanity lint integration test rehearsal benchmark clean
 
 help:  ## list targets
@@ -51,6 +51,11 @@ sanity: venv system-packages  ## ansible-test sanity on a copy of the collection
 
 lint: venv collection  ## ansible-lint, production profile
 	$(VENV)/bin/ansible-lint --profile production
+
+ee-check: venv  ## validate execution-environment.yml with ansible-builder create (no image build)
+	@ctx=$$(mktemp -d) && trap 'rm -rf "$$ctx"' EXIT && \
+	  $(VENV)/bin/ansible-builder create --file execution-environment.yml --context "$$ctx" >/dev/null && \
+	  test -s "$$ctx/Dockerfile" -o -s "$$ctx/Containerfile" && echo "execution-environment.yml: ansible-builder create ok"
 
 integration: venv collection  ## integration targets against the running local cluster
 	hack/integration.sh

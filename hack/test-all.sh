@@ -23,6 +23,7 @@ export ANSIBLE_COLLECTIONS_PATH=$root/.cache/collections
 run unit make -s unit
 run sanity make -s sanity
 run lint make -s lint
+run execution-environment make -s ee-check
 run tools make -s tools
 
 trap 'make -s cluster-down >/dev/null 2>&1 || true' EXIT
