@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # What `make test` and CI run: static checks, unit tests, then everything that needs the local
 # cluster. The cluster is stopped on exit whatever happened. Each suite's result is summed up in
-# a closing "N passed, N failed" line.
+# a closing "N passed, N failed" line; a failed suite's error lines are repeated just above it, so
+# the end of the output (all a CI summary may keep) says why. Full logs stay in .cache/logs.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 passed=0 failed=0 failed_names=()
+logs=$root/.cache/logs
+mkdir -p "$logs"
 run() {
   local name=$1; shift
   echo "=== $name: $*"
   local start=$SECONDS
-  if "$@"; then
+  if "$@" 2>&1 | tee "$logs/$name.log"; then
     passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - start))s)"
   else
     failed=$((failed + 1)); failed_names+=("$name"); echo "=== $name: FAILED ($((SECONDS - start))s)"
@@ -34,6 +37,11 @@ if run cluster-up make -s cluster-up; then
   run rehearsal hack/rehearsal.sh
   run benchmark hack/benchmark.sh
 fi
+for name in "${failed_names[@]}"; do
+  echo "--- $name: last error lines (full log: .cache/logs/$name.log)"
+  grep -E 'fatal: |FAILED!|ERROR|Error|Traceback|AssertionError|assert|^E ' "$logs/$name.log" \
+    | tail -n 12 | cut -c1-400
+done
 [ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
