@@ -39,7 +39,7 @@ if run cluster-up make -s cluster-up; then
 fi
 for name in "${failed_names[@]}"; do
   echo "--- $name: last error lines (full log: .cache/logs/$name.log)"
-  grep -E 'fatal: |FAILED!|ERROR|Error|Traceback|AssertionError|assert|^E ' "$logs/$name.log" \
+  grep -E 'fatal: |FATAL|FAILED!|ERROR|Error|Traceback|AssertionError|assert|^E ' "$logs/$name.log" \
     | tail -n 12 | cut -c1-400
 done
 [ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"
