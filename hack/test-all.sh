@@ -37,10 +37,17 @@ if run cluster-up make -s cluster-up; then
   run rehearsal hack/rehearsal.sh
   run benchmark hack/benchmark.sh
 fi
+# Why a suite failed, in a few lines: the last Ansible failure before a play recap that counts it
+# (failures a test provokes on purpose are rescued or ignored, so their recap says failed=0),
+# ansible-test's and pytest's own failure lines; else the log's last lines.
+failure_lines() {
+  awk '/^(fatal|failed): \[/ || /^\[ERROR\]/ { last = $0 }
+       / failed=[1-9]/ && last != "" { print last; last = "" }
+       /^(FAILED |ERROR: |FATAL: |E   )/ { print }' "$1" | tail -n 12 | grep . || tail -n 12 "$1"
+}
 for name in "${failed_names[@]}"; do
-  echo "--- $name: last error lines (full log: .cache/logs/$name.log)"
-  grep -E 'fatal: |FATAL|FAILED!|ERROR|Error|Traceback|AssertionError|assert|^E ' "$logs/$name.log" \
-    | tail -n 12 | cut -c1-400
+  echo "--- $name: why (full log: .cache/logs/$name.log)"
+  failure_lines "$logs/$name.log" | cut -c1-400
 done
 [ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"
 echo "suites: $passed passed, $failed failed"
