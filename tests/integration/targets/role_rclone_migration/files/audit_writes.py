@@ -7,7 +7,10 @@ A mark is a GET of a ConfigMap with a unique name (404 is fine); the apiserver l
 request. Counted: ResponseComplete events with verb create/update/patch/delete/deletecollection,
 sent by the Ansible modules (kubernetes client user agent "OpenAPI-Generator/...") or helm
 ("Helm/..."), in the given namespaces. Server-side dry runs (dryRun in the URI) are counted
-apart. The stand-in operator, kube-controller-manager and kwok are not the collection.
+apart, and so are writes the server refused (a 409 when the stand-in operator or the
+controller-manager changed the object between read and patch: the collection then re-reads and
+retries, so the accepted writes stay exact whatever the timing). ``attempts`` counts both.
+The stand-in operator, kube-controller-manager and kwok are not the collection.
 Usage: audit_writes.py AUDIT_LOG START_MARK END_MARK NAMESPACE [NAMESPACE ...]   -> JSON on stdout
 """
 
@@ -25,7 +28,7 @@ COLLECTION_AGENTS = ("OpenAPI-Generator/", "Helm/")
 def main(argv):
     path, start_mark, end_mark, namespaces = argv[1], argv[2], argv[3], set(argv[4:])
     state = "before"
-    writes, dry_runs, events = {}, 0, []
+    writes, dry_runs, events, refused = {}, 0, [], []
     with open(path) as handle:
         for line in handle:
             try:
@@ -49,10 +52,16 @@ def main(argv):
             if "dryRun" in (event.get("requestURI") or ""):
                 dry_runs += 1
                 continue
+            described = "{0} {1} {2}/{3}".format(event["verb"], ref.get("resource"), ref.get("namespace"), ref.get("name"))
+            code = (event.get("responseStatus") or {}).get("code", 0)
+            if code >= 400:
+                refused.append("{0} ({1})".format(described, code))
+                continue
             writes[event["verb"]] = writes.get(event["verb"], 0) + 1
-            events.append("{0} {1} {2}/{3}".format(event["verb"], ref.get("resource"), ref.get("namespace"), ref.get("name")))
-    result = {"complete": state == "after", "writes": writes, "total": sum(writes.values()),
-              "dry_runs": dry_runs, "events": events[:50]}
+            events.append(described)
+    total = sum(writes.values())
+    result = {"complete": state == "after", "writes": writes, "total": total, "refused": refused[:50],
+              "attempts": total + len(refused), "dry_runs": dry_runs, "events": events[:50]}
     print(json.dumps(result))
     return 0 if state == "after" else 2
 
