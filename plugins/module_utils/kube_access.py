@@ -275,6 +275,17 @@ def connect(module):
     return KubeAccess(client.client, check_mode=module.check_mode)
 
 
+def run_connected(module, run):
+    """Connect (see ``connect``) and call ``run(module, access)``. An API error that ``run`` lets
+    through fails the task with its message (status, reason, object - never a body) and the
+    requests sent so far."""
+    access = connect(module)
+    try:
+        run(module, access)
+    except KubeAccessError as error:
+        module.fail_json(msg=str(error), api_requests=dict(access.requests))
+
+
 def labels_of(obj):
     return ((obj or {}).get("metadata") or {}).get("labels") or {}
 

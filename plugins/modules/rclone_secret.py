@@ -331,11 +331,7 @@ def main():
             module.params["remote"])
     if problem:
         module.fail_json(msg=problem)
-    access = kube_access.connect(module)
-    try:
-        run(module, access)
-    except kube_access.KubeAccessError as error:
-        module.fail_json(msg=str(error), api_requests=dict(access.requests))
+    kube_access.run_connected(module, run)
 
 
 if __name__ == "__main__":

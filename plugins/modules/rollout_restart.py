@@ -314,12 +314,8 @@ def main():
         required_one_of=[("name", "label_selectors")],
         supports_check_mode=True,
     )
-    access = kube_access.connect(module)
-    try:
-        run(module, access)
-    except kube_access.KubeAccessError as error:
-        # Only the selection LIST gets here; per-object errors are reported per object.
-        module.fail_json(msg=str(error), api_requests=dict(access.requests))
+    # Only the selection LIST can fail the task this way; per-object errors are reported per object.
+    kube_access.run_connected(module, run)
 
 
 if __name__ == "__main__":

@@ -226,11 +226,7 @@ def run(module, access):
 
 def main():
     module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
-    access = kube_access.connect(module)
-    try:
-        run(module, access)
-    except kube_access.KubeAccessError as error:
-        module.fail_json(msg=str(error), api_requests=dict(access.requests))
+    kube_access.run_connected(module, run)
 
 
 if __name__ == "__main__":

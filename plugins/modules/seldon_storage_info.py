@@ -262,11 +262,7 @@ def main():
     provider_problem = rm.resolve_provider(module.params["provider"], "")[1]
     if provider_problem:
         module.fail_json(msg=provider_problem)
-    access = kube_access.connect(module)
-    try:
-        run(module, access)
-    except kube_access.KubeAccessError as error:
-        module.fail_json(msg=str(error), api_requests=dict(access.requests))
+    kube_access.run_connected(module, run)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,43 @@ def test_transport_errors_keep_their_first_line():
     assert "more detail" not in str(caught.value)
 
 
+class FailingModule:
+    """Records fail_json like AnsibleModule, which never returns."""
+
+    check_mode = False
+
+    def __init__(self):
+        self.failed_with = None
+
+    def fail_json(self, **result):
+        self.failed_with = result
+        raise SystemExit(1)
+
+
+def test_run_connected_fails_the_task_with_the_message_and_the_requests_sent(monkeypatch):
+    access = ka.KubeAccess(ScriptedClient([{"items": []}, ApiError(422, "Unprocessable Entity")]))
+    monkeypatch.setattr(ka, "connect", lambda module: access)
+
+    def run(module, given):
+        assert given is access
+        given.list("Secret", ["ns"])
+        given.patch("Secret", "ns", "s", [{"op": "add", "path": "/data/X", "value": "aHVudGVyMg=="}])
+
+    module = FailingModule()
+    with pytest.raises(SystemExit):
+        ka.run_connected(module, run)
+    assert module.failed_with == {"msg": "PATCH Secret ns/s: 422 Unprocessable Entity",
+                                  "api_requests": {"list": 1, "patch": 1}}
+    assert "hunter2" not in json.dumps(module.failed_with) and "aHVudGVyMg" not in json.dumps(module.failed_with)
+
+
+def test_run_connected_leaves_a_successful_run_alone(monkeypatch):
+    monkeypatch.setattr(ka, "connect", lambda module: ka.KubeAccess(ScriptedClient([])))
+    module, seen = FailingModule(), []
+    ka.run_connected(module, lambda module, access: seen.append(access))
+    assert len(seen) == 1 and module.failed_with is None
+
+
 def test_check_mode_refuses_writes():
     client = ScriptedClient([])
     access = ka.KubeAccess(client, check_mode=True)
