@@ -39,8 +39,9 @@ cluster-status:  ## show what runs
 cluster-env:  ## print exports: eval "$$(make -s cluster-env)"
 	@hack/cluster.sh env
 
-unit: venv collection  ## unit tests, no cluster
-	cd $(COLLECTION_LINK) && $(VENV)/bin/python -m pytest -q tests/unit tests/standin
+unit: venv collection  ## unit tests and module_utils doctests, no cluster
+	cd $(COLLECTION_LINK) && PYTHONPATH=$(ROOT)/.cache/collections \
+	  $(VENV)/bin/python -m pytest -q --doctest-modules plugins/module_utils tests/unit tests/standin
 
 system-packages:  ## Debian packages the checks and the cluster need (shellcheck, openssl)
 	@command -v shellcheck >/dev/null && command -v openssl >/dev/null || \

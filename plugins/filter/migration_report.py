@@ -14,23 +14,17 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_graph
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils.rollout import (
     COMPLETE,
     rollout_status,
 )
 
-# The operator's fallback when neither the controller env nor seldon-config names an image
-# (operator/controllers/model_initializer_injector.go).
-OPERATOR_DEFAULT_INITIALIZER = "docker.io/seldonio/rclone-storage-initializer:latest"
+OPERATOR_DEFAULT_INITIALIZER = seldon_settings.OPERATOR_DEFAULT_INITIALIZER
 INITIALIZER_SUFFIX = seldon_graph.INITIALIZER_SUFFIX
-NODE_STATUSES = ("migrated", "convertible", "needs_secret_ref", "blocked", "no_credentials")
-# Actions of rclone_secret (secrets) and seldon_deployment_secret_ref (SeldonDeployments):
-# which ones wrote (or would write in check mode) and which ones stop a migration.
-SECRET_CHANGE_ACTIONS = ("converted", "removed")
-SECRET_PROBLEM_ACTIONS = ("conflict", "blocked", "failed")
-DEPLOYMENT_CHANGE_ACTIONS = ("patched", "removed")
-DEPLOYMENT_PROBLEM_ACTIONS = ("blocked", "failed")
 
 
 def _dict(value):
@@ -39,6 +33,10 @@ def _dict(value):
 
 def _list(value):
     return value if isinstance(value, list) else []
+
+
+def _first(resources):
+    return _list(resources)[0] if _list(resources) else None
 
 
 # --- where things are ------------------------------------------------------------------------
@@ -61,38 +59,19 @@ def _finding(item, label):
 
 
 def storage_initializer_image(config_maps, controller_deployments=None):
-    """The image the operator injects into new init containers, and where it comes from.
+    """The image the operator injects into new init containers, and where it comes from
+    (seldon_settings.initializer_image, the one home of that rule).
 
-    Precedence as the operator applies it: env RELATED_IMAGE_STORAGE_INITIALIZER of the controller,
-    then the ``storageInitializer`` JSON of seldon-config, then the operator's built-in default.
     ``config_maps`` and ``controller_deployments`` are k8s_info ``resources`` lists (0 or 1 item).
     """
-    configmap_image = ""
-    for config_map in _list(config_maps):
-        raw = _dict(_dict(config_map).get("data")).get("storageInitializer")
-        if raw:
-            try:
-                configmap_image = _dict(json.loads(raw)).get("image") or ""
-            except ValueError:
-                raise AnsibleFilterError("seldon-config storageInitializer is not valid JSON")
-    env_image = ""
-    for deployment in _list(controller_deployments):
-        containers = _dict(_dict(_dict(_dict(deployment).get("spec")).get("template")).get("spec")).get("containers")
-        for container in _list(containers):
-            for env in _list(_dict(container).get("env")):
-                if _dict(env).get("name") == "RELATED_IMAGE_STORAGE_INITIALIZER" and env.get("value"):
-                    env_image = env["value"]
-    if env_image:
-        image, source = env_image, "controller env RELATED_IMAGE_STORAGE_INITIALIZER"
-    elif configmap_image:
-        image, source = configmap_image, "seldon-config storageInitializer"
-    else:
-        image, source = OPERATOR_DEFAULT_INITIALIZER, "operator default"
+    image = seldon_settings.initializer_image(_first(controller_deployments), _first(config_maps))
+    if image.problem:
+        raise AnsibleFilterError(image.problem)
     return {
-        "image": image,
-        "source": source,
-        "configmap_image": configmap_image,
-        "controller_env_image": env_image,
+        "image": image.image,
+        "source": image.source,
+        "configmap_image": image.configmap_image,
+        "controller_env_image": image.controller_env_image,
         "operator_found": bool(_list(controller_deployments)),
     }
 
@@ -108,7 +87,7 @@ def storage_summary(info):
     """
     info = _dict(info)
     nodes = [_dict(node) for node in _list(info.get("nodes"))]
-    counts = dict((status, 0) for status in NODE_STATUSES)
+    counts = dict((status, 0) for status in st.NODE_STATUSES)
     for node in nodes:
         counts[node.get("status")] = counts.get(node.get("status"), 0) + 1
     summary = _dict(info.get("summary"))
@@ -117,11 +96,11 @@ def storage_summary(info):
         deployments = len(set((node.get("namespace"), node.get("deployment")) for node in nodes))
     counts["deployments"] = deployments
     counts["nodes"] = len(nodes)
-    blocked = [_finding(node, node_label(node)) for node in nodes if node.get("status") == "blocked"]
+    blocked = [_finding(node, node_label(node)) for node in nodes if node.get("status") == st.BLOCKED]
     seen = set(finding["text"] for finding in blocked)
     for secret in _list(info.get("secrets")):
         secret = _dict(secret)
-        if secret.get("status") == "blocked":
+        if secret.get("status") == st.BLOCKED:
             finding = _finding(secret, "secret {0}/{1}".format(secret.get("namespace"), secret.get("name")))
             if finding["text"] not in seen:
                 blocked.append(finding)
@@ -129,7 +108,7 @@ def storage_summary(info):
     not_ready = [
         _finding(node, node_label(node))
         for node in nodes
-        if node.get("status") in ("convertible", "needs_secret_ref", "blocked")
+        if node.get("status") in st.NOT_READY_STATUSES
     ]
     return {
         "counts": counts,
@@ -149,9 +128,9 @@ def conversion_outcome(secrets, deployments=None):
         action = secret.get("action") or "unknown"
         actions[action] = actions.get(action, 0) + 1
         label = "secret {0}/{1}".format(secret.get("namespace"), secret.get("name"))
-        if action in SECRET_PROBLEM_ACTIONS:
+        if action in st.SECRET_PROBLEM_ACTIONS:
             problems.append("{0}: {1}: {2}".format(label, action, secret.get("reason") or "no reason given"))
-        elif action in SECRET_CHANGE_ACTIONS:
+        elif action in st.SECRET_CHANGE_ACTIONS:
             converted.append({
                 "namespace": secret.get("namespace"),
                 "name": secret.get("name"),
@@ -162,9 +141,9 @@ def conversion_outcome(secrets, deployments=None):
         deployment = _dict(deployment)
         action = deployment.get("action") or "unknown"
         label = "SeldonDeployment {0}/{1}".format(deployment.get("namespace"), deployment.get("name"))
-        if action in DEPLOYMENT_PROBLEM_ACTIONS:
+        if action in st.DEPLOYMENT_PROBLEM_ACTIONS:
             problems.append("{0}: {1}: {2}".format(label, action, deployment.get("reason") or "no reason given"))
-        elif action in DEPLOYMENT_CHANGE_ACTIONS:
+        elif action in st.DEPLOYMENT_CHANGE_ACTIONS:
             refs.append({
                 "namespace": deployment.get("namespace"),
                 "name": deployment.get("name"),
@@ -231,7 +210,7 @@ def canary_pin(sdep, image, annotation):
         if current and current != image:
             kept.append({"ref": node["ref"], "reason": "pins its own image {0}".format(current)})
         elif not current:
-            seldon_graph.value_at(new, node["path"])["storageInitializerImage"] = image
+            json_patch.value_at(new, node["path"])["storageInitializerImage"] = image
             marked.add(node["ref"])
             pinned.append(node["ref"])
     patch = _merge_patch(sdep, new, annotation, json.dumps(sorted(marked)), True) if pinned else {}
@@ -247,7 +226,7 @@ def canary_unpin(sdep, annotation, image=None):
     unpinned = []
     for ref in _marked_refs(sdep, annotation):
         pointer = seldon_graph.pointer_for_ref(new, ref)
-        node = seldon_graph.value_at(new, pointer) if pointer else None
+        node = json_patch.value_at(new, pointer) if pointer else None
         if isinstance(node, dict) and "storageInitializerImage" in node:
             if image and node["storageInitializerImage"] != image:
                 continue

@@ -22,6 +22,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+from collections import namedtuple
+
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
@@ -39,7 +42,6 @@ except ImportError as import_error:  # pragma: no cover - reported by the module
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
-STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 
 # kind -> (API prefix, plural). Fixed paths: these APIs are stable and needing no discovery keeps
 # each module's request count to the LIST/PATCH calls it really makes.
@@ -112,15 +114,6 @@ def error_from_exception(exc, verb, kind, namespace=None, name=None):
         return KubeAccessError(verb, kind, namespace, name, status, getattr(exc, "reason", None))
     message = "{0}: {1}".format(type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
     return KubeAccessError(verb, kind, namespace, name, None, message[:300])
-
-
-def json_pointer_escape(token):
-    """Escape one JSON pointer token (RFC 6901): ``~`` -> ``~0``, ``/`` -> ``~1``.
-
-    >>> json_pointer_escape("example.io/added-keys")
-    'example.io~1added-keys'
-    """
-    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 def resource_path(kind, namespace=None, name=None):
@@ -230,29 +223,40 @@ class KubeAccess:
             body=patch, content_type=patch_type,
         )
 
-    def patch_with_retry(self, kind, namespace, name, current, build_patch, patch_type=JSON_PATCH,
-                         attempts=DEFAULT_CONFLICT_ATTEMPTS):
-        """PATCH built from the object as read; on 409 Conflict re-read it and build again.
 
-        ``build_patch(obj)`` returns the patch for that version of the object (it must carry the
-        object's resourceVersion so a concurrent edit answers 409), or None when nothing is left
-        to change. Returns ``(object_after, attempts_used)``; ``object_after`` is None when there
-        was nothing to write. Raises KubeAccessError when the retries run out or on other errors.
-        """
-        obj = current
-        for attempt in range(1, attempts + 1):
-            patch = build_patch(obj)
-            if patch is None:
-                return None, attempt
-            try:
-                return self.patch(kind, namespace, name, patch, patch_type), attempt
-            except KubeAccessError as exc:
-                if not exc.is_conflict or attempt == attempts:
-                    raise
-            obj = self.get(kind, namespace, name)
-            if obj is None:
-                raise KubeAccessError("get", kind, namespace, name, 404, "Not Found (deleted during the update)")
-        raise KubeAccessError("patch", kind, namespace, name, 409, "Conflict")  # pragma: no cover
+Written = namedtuple("Written", "plan obj error")
+Written.__doc__ = """What ``write_planned`` did: the last plan, the object the server returned (None
+when nothing was sent) and the error that stopped the write ("" when none)."""
+
+
+def write_planned(access, kind, obj, plan_for, patch_type=JSON_PATCH, attempts=DEFAULT_CONFLICT_ATTEMPTS):
+    """Plan ``obj`` and send the plan's patch; on 409 Conflict re-read the object and plan again.
+
+    ``plan_for(obj)`` returns a plan with a ``patch`` attribute: None when nothing is to be
+    written, else a patch that carries ``obj``'s resourceVersion (json_patch.guard), so that a
+    concurrent edit answers 409 instead of being overwritten. Nothing is sent in check mode.
+    Returns ``Written``; an API error (retries used up, object deleted, 403...) is returned in
+    ``error`` with the plan it interrupted, so one object's failure never stops the others.
+    """
+    namespace, name = kube_objects.object_key(obj)
+    current = obj
+    for attempt in range(1, attempts + 1):
+        plan = plan_for(current)
+        if plan.patch is None or access.check_mode:
+            return Written(plan, None, "")
+        try:
+            return Written(plan, access.patch(kind, namespace, name, plan.patch, patch_type), "")
+        except KubeAccessError as exc:
+            if not exc.is_conflict or attempt == attempts:
+                return Written(plan, None, str(exc))
+        try:
+            current = access.get(kind, namespace, name)
+        except KubeAccessError as exc:
+            return Written(plan, None, str(exc))
+        if current is None:
+            return Written(plan, None, str(KubeAccessError("get", kind, namespace, name, 404,
+                                                           "Not Found (deleted during the update)")))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def connect(module):
@@ -284,32 +288,3 @@ def run_connected(module, run):
         run(module, access)
     except KubeAccessError as error:
         module.fail_json(msg=str(error), api_requests=dict(access.requests))
-
-
-def labels_of(obj):
-    return ((obj or {}).get("metadata") or {}).get("labels") or {}
-
-
-def annotations_of(obj):
-    return ((obj or {}).get("metadata") or {}).get("annotations") or {}
-
-
-def object_name(obj):
-    return ((obj or {}).get("metadata") or {}).get("name")
-
-
-def object_namespace(obj):
-    return ((obj or {}).get("metadata") or {}).get("namespace")
-
-
-def resource_version(obj):
-    return ((obj or {}).get("metadata") or {}).get("resourceVersion")
-
-
-def resource_version_guard(obj):
-    """JSON patch op that makes the server answer 409 when the object changed since it was read.
-
-    The API server refuses an update whose resourceVersion differs from the stored one; a patch
-    that sets the version it read therefore fails on any concurrent edit instead of overwriting it.
-    """
-    return {"op": "replace", "path": "/metadata/resourceVersion", "value": resource_version(obj)}

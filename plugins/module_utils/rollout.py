@@ -15,9 +15,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+from collections import namedtuple
+
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
 
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
-WORKLOAD_API_VERSION = "apps/v1"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
 # Actions reported per object.
@@ -57,13 +59,8 @@ def field_selector_for_name(name):
     return "metadata.name={0}".format(name) if name else None
 
 
-def object_key(obj):
-    metadata = obj.get("metadata") or {}
-    return (metadata.get("namespace"), metadata.get("name"))
-
-
 def object_ref(kind, obj):
-    namespace, name = object_key(obj)
+    namespace, name = kube_objects.object_key(obj)
     return {"kind": kind, "namespace": namespace, "name": name}
 
 
@@ -101,6 +98,17 @@ def plan_restart(kind, obj, restarted_at, check_mode=False):
     if kind == "Deployment" and (obj.get("spec") or {}).get("paused"):
         return SKIPPED, "Deployment is paused: resume it (kubectl rollout resume) before restarting"
     return (WOULD_RESTART if check_mode else RESTARTED), None
+
+
+RestartPlan = namedtuple("RestartPlan", "action reason patch")
+RestartPlan.__doc__ = """plan_restart's decision and the guarded merge patch (None unless RESTARTED)."""
+
+
+def restart_plan(kind, obj, restarted_at, check_mode=False):
+    """The RestartPlan for one object as read (kube_access.write_planned sends its patch)."""
+    action, reason = plan_restart(kind, obj, restarted_at, check_mode)
+    patch = restart_patch(restarted_at, kube_objects.resource_version(obj)) if action == RESTARTED else None
+    return RestartPlan(action, reason, patch)
 
 
 def _int(value):
@@ -201,7 +209,7 @@ def wait_for_rollouts(list_objects, kind, keys, timeout, interval, clock, sleep)
         return states
     deadline = clock() + timeout
     while True:
-        current = {object_key(obj): obj for obj in list_objects()}
+        current = {kube_objects.object_key(obj): obj for obj in list_objects()}
         for key in sorted(pending, key=lambda k: (k[0] or "", k[1] or "")):
             if key not in current:
                 states[key] = (STALLED, "the object no longer exists")

@@ -23,6 +23,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
+
 NON_MODEL_IMPLEMENTATIONS = frozenset([
     "SIMPLE_MODEL", "SIMPLE_ROUTER", "RANDOM_ABTEST", "AVERAGE_COMBINER", "UNKNOWN_IMPLEMENTATION",
 ])
@@ -39,15 +41,6 @@ SOURCE_NODE = "node"
 SOURCE_DEFAULT = "defaultEnvSecretRefName"
 SOURCE_POD = "pod"
 SOURCE_IMPLICIT = "implicit default"
-
-
-def json_pointer(*tokens):
-    """A JSON pointer from path tokens, escaped per RFC 6901.
-
-    >>> json_pointer("spec", "predictors", 0, "graph", "children", 1)
-    '/spec/predictors/0/graph/children/1'
-    """
-    return "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in tokens)
 
 
 def node_ref(predictor_name, node_name):
@@ -142,7 +135,7 @@ def model_loading_nodes(sdep):
         if not isinstance(predictor, dict):
             continue
         p_name = predictor.get("name") or str(p_index)
-        graph_pointer = json_pointer("spec", "predictors", p_index, "graph")
+        graph_pointer = json_patch.pointer("spec", "predictors", p_index, "graph")
         for node, path, depth in walk_graph(predictor.get("graph"), graph_pointer):
             name = node.get("name") or ""
             entry = dict(base, predictor=p_name, node=name, ref=node_ref(p_name, name), path=path,
@@ -166,7 +159,7 @@ def model_loading_nodes(sdep):
         if isinstance(explainer, dict) and (explainer.get("modelUri") or "").strip():
             nodes.append(dict(
                 base, predictor=p_name, node=EXPLAINER_REF, ref=node_ref(p_name, EXPLAINER_REF),
-                path=json_pointer("spec", "predictors", p_index, "explainer"), kind=KIND_EXPLAINER,
+                path=json_patch.pointer("spec", "predictors", p_index, "explainer"), kind=KIND_EXPLAINER,
                 depth=0, implementation=explainer.get("type") or "", model_uri=explainer.get("modelUri"),
                 env_secret_ref_name=explainer.get("envSecretRefName") or "",
                 service_account_name=explainer.get("serviceAccountName") or "",
@@ -204,27 +197,10 @@ def pointer_for_ref(sdep, ref):
         p_name = predictor.get("name") or str(p_index)
         if ref == node_ref(p_name, EXPLAINER_REF):
             if isinstance(predictor.get("explainer"), dict):
-                return json_pointer("spec", "predictors", p_index, "explainer")
+                return json_patch.pointer("spec", "predictors", p_index, "explainer")
             return None
-        graph_pointer = json_pointer("spec", "predictors", p_index, "graph")
+        graph_pointer = json_patch.pointer("spec", "predictors", p_index, "graph")
         for node, path, _depth in walk_graph(predictor.get("graph"), graph_pointer):
             if ref == node_ref(p_name, node.get("name") or ""):
                 return path
     return None
-
-
-def value_at(obj, pointer):
-    """The value at a JSON pointer made by ``json_pointer`` (None when absent)."""
-    current = obj
-    for token in pointer.split("/")[1:]:
-        token = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(current, list):
-            try:
-                current = current[int(token)]
-            except (ValueError, IndexError):
-                return None
-        elif isinstance(current, dict):
-            current = current.get(token)
-        else:
-            return None
-    return current

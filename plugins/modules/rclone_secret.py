@@ -169,18 +169,26 @@ api_requests:
 """
 
 import copy
+import functools
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import inventory
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import migration_plan as mp
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_uri
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import module_results
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import storage_report
 
 
 def argument_spec():
     spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(copy.deepcopy(mp.SELDON_SETTINGS_ARG_SPEC))
+    spec.update(copy.deepcopy(seldon_settings.ARG_SPEC))
     spec.update(
         name=dict(type="str"),
         provider=dict(type="str", default="auto"),
@@ -191,142 +199,54 @@ def argument_spec():
     return spec
 
 
-def targets_present(access, params, settings):
-    """``[(secret object or None, namespace, name, remotes, used_by, problem)]`` to convert."""
+def conversion_work(access, params, settings):
+    """``[(SecretTarget, planning function)]`` for state=present."""
+    config = settings.credentials_config
     if params["name"]:
-        secrets = access.list("Secret", params["namespaces"], field_selector="metadata.name=" + params["name"])
-        if not secrets:
-            namespaces = params["namespaces"] or [None]
-            return [(None, namespace, params["name"], [params["remote"] or "s3"], [], "") for namespace in namespaces]
-        config = settings["credentials_config"]
-        return [(obj, obj["metadata"]["namespace"], obj["metadata"]["name"],
-                 [params["remote"] or ("gs" if rm.detect_secret_format(rm.decode_secret_data(obj.get("data")), None, config)
-                                       == rm.FORMAT_GCS else "s3")], [], "") for obj in secrets]
-    inventory = mp.load_inventory(access, params, settings, provider=params["provider"])
-    _report, plans = mp.plan_storage(inventory)
-    targets = []
-    for (namespace, name), use in sorted(mp.secret_uses(plans).items()):
-        remotes, problem = sorted(use["remotes"]), ""
-        if params["remote"]:
-            others = [remote for remote in remotes if remote.upper() != params["remote"].upper()]
-            if others:
-                problem = "its users' modelUri name remote(s) {0}, not {1}: rclone would not find them".format(
-                    ", ".join(sorted(set(remote.upper() for remote in others))), params["remote"].upper())
-            remotes = [params["remote"]]
-        targets.append((inventory.secrets.get((namespace, name)), namespace, name, remotes,
-                        sorted(use["used_by"]), problem))
-    return targets
+        listed = access.list("Secret", params["namespaces"], field_selector="metadata.name=" + params["name"])
+        targets = secret_plan.targets_named(listed, params["namespaces"], params["name"], params["remote"], config)
+    else:
+        cluster = inventory.load(access, params, settings, provider=params["provider"])
+        uses = storage_report.secret_uses(storage_report.node_plans(cluster)[0])
+        targets = secret_plan.targets_for_uses(uses, cluster, params["remote"])
+    return [(target, functools.partial(secret_plan.plan_conversion, remotes=target.remotes,
+                                       provider=params["provider"], on_conflict=params["on_conflict"], config=config))
+            for target in targets]
 
 
-def convert_one(module, access, target, settings, diff):
-    """Plan and (outside check mode) write one secret; returns its result entry."""
-    obj, namespace, name, remotes, used_by, problem = target
-    params = module.params
-    entry = dict(namespace=namespace, name=name, action=mp.ACTION_BLOCKED, reason="not found", format="",
-                 remotes=sorted(set(remote.upper() for remote in remotes)), added_keys=[],
-                 overwritten_keys=[], conflicting_keys=[], used_by=used_by)
-    if obj is None:
-        return entry
-    if problem:
-        entry["reason"] = problem
-        return entry
-    config = settings["credentials_config"]
-    outcome = {}
-
-    def build_patch(current):
-        decoded = rm.decode_secret_data(current.get("data"))
-        annotations = ((current.get("metadata") or {}).get("annotations") or {})
-        outcome.update(decoded=decoded, annotations=annotations, change=mp.secret_change(
-            decoded, annotations, remotes, params["provider"], params["on_conflict"], config))
-        change = outcome["change"]
-        if change["action"] != mp.ACTION_CONVERTED:
-            return None
-        return mp.secret_add_patch(current, change["keys_to_set"], change["annotation"])
-
-    patch = build_patch(obj)
-    if patch is not None and not module.check_mode:
-        try:
-            access.patch_with_retry("Secret", namespace, name, obj, build_patch)
-        except kube_access.KubeAccessError as error:
-            entry.update(action=mp.ACTION_FAILED, reason=str(error),
-                         format=rm.detect_secret_format(outcome["decoded"], outcome["annotations"], config))
-            return entry
-    change = outcome["change"]
-    entry.update(action=change["action"], reason=change["reason"], added_keys=change["added_keys"],
-                 overwritten_keys=change["overwritten_keys"], conflicting_keys=change["conflicting_keys"],
-                 format=rm.detect_secret_format(outcome["decoded"], outcome["annotations"], config))
-    if change["action"] == mp.ACTION_CONVERTED:
-        before, after = mp.secret_diff(outcome["decoded"], change["keys_to_set"], None,
-                                       outcome["annotations"].get(rm.ADDED_KEYS_ANNOTATION), change["annotation"])
-        diff["before"][namespace + "/" + name] = before
-        diff["after"][namespace + "/" + name] = after
-    return entry
-
-
-def remove_one(module, access, obj, diff):
-    """state=absent for one annotated secret."""
-    namespace, name = mp.object_key(obj)
-    outcome = {}
-
-    def build_patch(current):
-        decoded = rm.decode_secret_data(current.get("data"))
-        annotations = ((current.get("metadata") or {}).get("annotations") or {})
-        keys, drop = mp.secret_removal(decoded, annotations)
-        outcome.update(decoded=decoded, annotations=annotations, keys=keys, drop=drop)
-        return mp.secret_removal_patch(current, keys, drop)
-
-    patch = build_patch(obj)
-    entry = dict(namespace=namespace, name=name, action=mp.ACTION_UNCHANGED, reason="nothing recorded",
-                 format=rm.detect_secret_format(outcome["decoded"]), remotes=[], added_keys=[],
-                 overwritten_keys=[], conflicting_keys=[], used_by=[])
-    if patch is None:
-        return entry
-    if not module.check_mode:
-        try:
-            access.patch_with_retry("Secret", namespace, name, obj, build_patch)
-        except kube_access.KubeAccessError as error:
-            entry.update(action=mp.ACTION_FAILED, reason=str(error))
-            return entry
-    entry.update(action=mp.ACTION_REMOVED, added_keys=outcome["keys"],
-                 reason="removes {0} recorded key(s) and the annotation".format(len(outcome["keys"])))
-    before, after = mp.secret_diff(outcome["decoded"], None, outcome["keys"],
-                                   outcome["annotations"].get(rm.ADDED_KEYS_ANNOTATION), None)
-    diff["before"][namespace + "/" + name] = before
-    diff["after"][namespace + "/" + name] = after
-    return entry
+def removal_work(access, params):
+    """``[(SecretTarget, planning function)]`` for state=absent: every secret carrying our record."""
+    selector = "metadata.name=" + params["name"] if params["name"] else None
+    listed = access.list("Secret", params["namespaces"], field_selector=selector)
+    return [(secret_plan.removal_target(obj), secret_plan.plan_removal) for obj in listed
+            if secret_plan.ADDED_KEYS_ANNOTATION in kube_objects.annotations_of(obj)]
 
 
 def run(module, access):
     params = module.params
-    diff = {"before": {}, "after": {}}
     if params["state"] == "absent":
-        selector = "metadata.name=" + params["name"] if params["name"] else None
-        annotated = [obj for obj in access.list("Secret", params["namespaces"], field_selector=selector)
-                     if rm.ADDED_KEYS_ANNOTATION in kube_access.annotations_of(obj)]
-        entries = [remove_one(module, access, obj, diff) for obj in annotated]
+        work = removal_work(access, params)
     else:
-        settings = mp.read_seldon_settings(access, params, kube_access.KubeAccessError)
-        for warning in settings["warnings"]:
+        settings = seldon_settings.read(access, params, kube_access.KubeAccessError)
+        for warning in settings.warnings:
             module.warn(warning)
-        entries = [convert_one(module, access, target, settings, diff)
-                   for target in targets_present(access, params, settings)]
-    summary = {}
-    for entry in entries:
-        summary[entry["action"]] = summary.get(entry["action"], 0) + 1
-    result = dict(changed=any(e["action"] in (mp.ACTION_CONVERTED, mp.ACTION_REMOVED) for e in entries),
-                  secrets=entries, summary=summary, api_requests=dict(access.requests))
-    if module._diff:
-        result["diff"] = diff
-    failed = [e for e in entries if e["action"] == mp.ACTION_FAILED]
-    if failed:
-        module.fail_json(msg="; ".join(e["reason"] for e in failed), **result)
-    module.exit_json(**result)
+        work = conversion_work(access, params, settings)
+    entries, diffs = [], []
+    for target, plan_for in work:
+        if target.obj is None or target.problem:
+            entries.append(secret_plan.entry(target))
+            continue
+        written = kube_access.write_planned(access, "Secret", target.obj, plan_for)
+        entries.append(secret_plan.entry(target, written.plan, written.error))
+        if written.plan.diff and not written.error:
+            diffs.append(("{0}/{1}".format(target.namespace, target.name), written.plan.diff))
+    module_results.finish(module, access, "secrets", entries, st.SECRET_CHANGE_ACTIONS, diffs)
 
 
 def main():
     module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
     problem = rm.resolve_provider(module.params["provider"], "")[1]
-    if module.params["remote"] is not None and not rm.is_valid_remote_name(module.params["remote"]):
+    if module.params["remote"] is not None and not model_uri.is_valid_remote_name(module.params["remote"]):
         problem = "remote '{0}' cannot be set through environment variables (letters, digits, _)".format(
             module.params["remote"])
     if problem:

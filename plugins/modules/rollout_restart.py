@@ -190,12 +190,14 @@ api_requests:
 """
 
 import copy
+import functools
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rollout
 
 
@@ -230,9 +232,9 @@ def run(module, access):
 
     entries = []
     previous = {}
-    for obj in sorted(list_objects(), key=lambda o: tuple(k or "" for k in rollout.object_key(o))):
+    for obj in sorted(list_objects(), key=kube_objects.sort_key):
         entry = rollout.object_ref(kind, obj)
-        previous[rollout.object_key(obj)] = rollout.current_restarted_at(obj)
+        previous[kube_objects.object_key(obj)] = rollout.current_restarted_at(obj)
         entry["action"], entry["reason"] = restart_one(module, access, kind, obj, restarted_at)
         entry["complete"] = None
         entries.append(entry)
@@ -265,23 +267,13 @@ def run(module, access):
 def restart_one(module, access, kind, obj, restarted_at):
     """Patch one object unless it already carries restarted_at; on 409 the plan is made again
     from the object as re-read (someone may have restarted it meanwhile)."""
-    namespace, name = rollout.object_key(obj)
-    plan = {}
-
-    def build_patch(current):
-        plan["action"], plan["reason"] = rollout.plan_restart(kind, current, restarted_at, module.check_mode)
-        if plan["action"] != rollout.RESTARTED:
-            return None
-        return rollout.restart_patch(restarted_at, kube_access.resource_version(current))
-
-    if module.check_mode:
-        build_patch(obj)
-        return plan["action"], plan["reason"]
-    try:
-        access.patch_with_retry(kind, namespace, name, obj, build_patch, patch_type=kube_access.MERGE_PATCH)
-    except kube_access.KubeAccessError as error:
-        return rollout.FAILED, str(error)
-    return plan["action"], plan["reason"]
+    written = kube_access.write_planned(
+        access, kind, obj, functools.partial(rollout.restart_plan, kind, restarted_at=restarted_at,
+                                             check_mode=module.check_mode),
+        patch_type=kube_access.MERGE_PATCH)
+    if written.error:
+        return rollout.FAILED, written.error
+    return written.plan.action, written.plan.reason
 
 
 def restart_diff(entries, previous, restarted_at):

@@ -140,19 +140,23 @@ api_requests:
 """
 
 import copy
+import functools
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import inventory
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import migration_plan as mp
-
-NODE_FIELDS = ("ref", "predictor", "node", "path", "action", "secret", "reason")
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import module_results
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_ref_plan
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 
 
 def argument_spec():
     spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(copy.deepcopy(mp.SELDON_SETTINGS_ARG_SPEC))
+    spec.update(copy.deepcopy(seldon_settings.ARG_SPEC))
     spec.update(
         secret_name=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -160,68 +164,29 @@ def argument_spec():
     return spec
 
 
-def update_one(module, access, sdep, plan_nodes, build_patch_for, removing, diff):
-    """Plan and (outside check mode) patch one SeldonDeployment; returns its result entry."""
-    namespace, name = mp.object_key(sdep)
-    outcome = {}
-
-    def build_patch(current):
-        outcome["nodes"] = plan_nodes(current)
-        return build_patch_for(current, outcome["nodes"])
-
-    patch = build_patch(sdep)
-    entry = dict(namespace=namespace, name=name, action=mp.ACTION_UNCHANGED, reason="nothing to change")
-    if patch is not None and not module.check_mode:
-        try:
-            access.patch_with_retry("SeldonDeployment", namespace, name, sdep, build_patch)
-        except kube_access.KubeAccessError as error:
-            entry.update(action=mp.ACTION_FAILED, reason=str(error))
-    nodes = [dict((field, node.get(field, "")) for field in NODE_FIELDS) for node in outcome["nodes"]]
-    entry["nodes"] = nodes
-    if entry["action"] == mp.ACTION_FAILED:
-        return entry
-    changed_nodes = [node for node in nodes if node["action"] in ("set", mp.ACTION_REMOVED)]
-    blocked = [node for node in nodes if node["action"] == mp.ACTION_BLOCKED]
-    if patch is not None:
-        entry.update(action=mp.ACTION_REMOVED if removing else mp.ACTION_PATCHED,
-                     reason="{0} node(s): {1}".format(len(changed_nodes), ", ".join(n["ref"] for n in changed_nodes))
-                     if changed_nodes else "removes the annotation")
-        before, after = mp.sdep_diff(outcome["nodes"], removing=removing)
-        diff["before"][namespace + "/" + name] = before
-        diff["after"][namespace + "/" + name] = after
-    elif blocked:
-        entry.update(action=mp.ACTION_BLOCKED, reason="; ".join("{0}: {1}".format(n["ref"], n["reason"]) for n in blocked))
-    return entry
-
-
 def run(module, access):
     params = module.params
-    diff = {"before": {}, "after": {}}
-    if params["state"] == "absent":
-        sdeps = [obj for obj in access.list("SeldonDeployment", params["namespaces"])
-                 if mp.SECRET_REFS_ANNOTATION in kube_access.annotations_of(obj)]
-        entries = [update_one(module, access, sdep, mp.removal_outcomes, mp.sdep_removal_patch, True, diff)
-                   for sdep in sorted(sdeps, key=mp.object_key)]
+    removing = params["state"] == "absent"
+    if removing:
+        sdeps = sorted((obj for obj in access.list("SeldonDeployment", params["namespaces"])
+                        if secret_ref_plan.SECRET_REFS_ANNOTATION in kube_objects.annotations_of(obj)),
+                       key=kube_objects.sort_key)
+        plan_for = secret_ref_plan.plan_ref_removal
     else:
-        settings = mp.read_seldon_settings(access, params, kube_access.KubeAccessError)
-        for warning in settings["warnings"]:
+        settings = seldon_settings.read(access, params, kube_access.KubeAccessError)
+        for warning in settings.warnings:
             module.warn(warning)
-        inventory = mp.load_inventory(access, params, settings)
-        entries = [update_one(module, access, sdep,
-                              lambda current: mp.desired_secret_refs(current, inventory, params["secret_name"] or ""),
-                              mp.sdep_set_patch, False, diff)
-                   for sdep in inventory.deployments]
-    summary = {}
-    for entry in entries:
-        summary[entry["action"]] = summary.get(entry["action"], 0) + 1
-    result = dict(changed=any(e["action"] in (mp.ACTION_PATCHED, mp.ACTION_REMOVED) for e in entries),
-                  deployments=entries, summary=summary, api_requests=dict(access.requests))
-    if module._diff:
-        result["diff"] = diff
-    failed = [e for e in entries if e["action"] == mp.ACTION_FAILED]
-    if failed:
-        module.fail_json(msg="; ".join(e["reason"] for e in failed), **result)
-    module.exit_json(**result)
+        cluster = inventory.load(access, params, settings)
+        sdeps = cluster.deployments
+        plan_for = functools.partial(secret_ref_plan.plan_refs, inventory=cluster, secret_name=params["secret_name"] or "")
+    entries, diffs = [], []
+    for sdep in sdeps:
+        written = kube_access.write_planned(access, "SeldonDeployment", sdep, plan_for)
+        entry = secret_ref_plan.deployment_entry(sdep, written.plan, removing, written.error)
+        entries.append(entry)
+        if written.plan.diff and not written.error:
+            diffs.append(("{0}/{1}".format(entry["namespace"], entry["name"]), written.plan.diff))
+    module_results.finish(module, access, "deployments", entries, st.DEPLOYMENT_CHANGE_ACTIONS, diffs)
 
 
 def main():

@@ -236,25 +236,27 @@ import copy
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import inventory
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import migration_plan as mp
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import storage_report
 
 
 def argument_spec():
     spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(copy.deepcopy(mp.SELDON_SETTINGS_ARG_SPEC))
+    spec.update(copy.deepcopy(seldon_settings.ARG_SPEC))
     spec["provider"] = dict(type="str", default="auto")
     return spec
 
 
 def run(module, access):
-    settings = mp.read_seldon_settings(access, module.params, kube_access.KubeAccessError)
-    for warning in settings["warnings"]:
+    settings = seldon_settings.read(access, module.params, kube_access.KubeAccessError)
+    for warning in settings.warnings:
         module.warn(warning)
-    inventory = mp.load_inventory(access, module.params, settings, provider=module.params["provider"])
-    report, _plans = mp.plan_storage(inventory)
-    module.exit_json(changed=False, seldon=mp.public_settings(settings), api_requests=dict(access.requests), **report)
+    cluster = inventory.load(access, module.params, settings, provider=module.params["provider"])
+    report = storage_report.storage_report(cluster)
+    module.exit_json(changed=False, seldon=settings.public(), api_requests=dict(access.requests), **report)
 
 
 def main():

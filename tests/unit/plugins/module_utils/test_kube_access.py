@@ -7,11 +7,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import json
 
 import pytest
 
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access as ka
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
 
 LEAKY_BODY = '{"kind":"Status","message":"Secret \\"s\\" is invalid: data[AWS_SECRET_ACCESS_KEY]: hunter2-secret-value"}'
 
@@ -151,62 +154,75 @@ def test_patch_sends_the_patch_type():
     assert (method, params["content_type"], body) == ("PATCH", "application/merge-patch+json", {"a": 1})
 
 
-def test_patch_with_retry_rereads_and_rebuilds_after_a_conflict():
+Plan = collections.namedtuple("Plan", "patch")
+
+
+def guarded(obj):
+    return Plan([json_patch.guard(obj)])
+
+
+def test_write_planned_rereads_and_plans_again_after_a_conflict():
     fresh = {"metadata": {"resourceVersion": "2"}}
     client = ScriptedClient([ApiError(409, "Conflict"), fresh, {"metadata": {"resourceVersion": "3"}}])
     access = ka.KubeAccess(client)
     seen = []
 
-    def build(obj):
-        seen.append(ka.resource_version(obj))
-        return [ka.resource_version_guard(obj)]
+    def plan_for(obj):
+        seen.append(kube_objects.resource_version(obj))
+        return guarded(obj)
 
-    result, attempts = access.patch_with_retry("Secret", "ns", "s", {"metadata": {"resourceVersion": "1"}}, build)
-    assert seen == ["1", "2"] and attempts == 2
-    assert result["metadata"]["resourceVersion"] == "3"
+    written = ka.write_planned(access, "Secret", {"metadata": {"resourceVersion": "1"}}, plan_for)
+    assert seen == ["1", "2"] and written.error == ""
+    assert written.obj["metadata"]["resourceVersion"] == "3"
+    assert written.plan.patch == [{"op": "replace", "path": "/metadata/resourceVersion", "value": "2"}]
     assert [c[0] for c in client.calls] == ["PATCH", "GET", "PATCH"]
     assert client.calls[2][3] == [{"op": "replace", "path": "/metadata/resourceVersion", "value": "2"}]
     assert access.requests == {"patch": 2, "get": 1}
 
 
-def test_patch_with_retry_stops_when_nothing_is_left_to_do():
+def test_write_planned_stops_when_nothing_is_left_to_do():
     client = ScriptedClient([ApiError(409, "Conflict"), {"metadata": {"resourceVersion": "2"}}])
     access = ka.KubeAccess(client)
-    result, attempts = access.patch_with_retry(
-        "Secret", "ns", "s", {"metadata": {"resourceVersion": "1"}},
-        lambda obj: None if ka.resource_version(obj) == "2" else [ka.resource_version_guard(obj)])
-    assert result is None and attempts == 2
+    written = ka.write_planned(
+        access, "Secret", {"metadata": {"resourceVersion": "1"}},
+        lambda obj: Plan(None) if kube_objects.resource_version(obj) == "2" else guarded(obj))
+    assert written.obj is None and written.error == "" and written.plan.patch is None
+    assert access.requests == {"patch": 1, "get": 1}
 
 
-def test_patch_with_retry_is_bounded():
+def test_write_planned_sends_nothing_in_check_mode():
+    client = ScriptedClient([])
+    written = ka.write_planned(ka.KubeAccess(client, check_mode=True), "Secret", {"metadata": {}}, guarded)
+    assert client.calls == [] and written.plan.patch and written.obj is None
+
+
+def test_write_planned_is_bounded():
     answers = []
     for _attempt in range(3):
         answers.extend([ApiError(409, "Conflict"), {"metadata": {"resourceVersion": "x"}}])
     client = ScriptedClient(answers[:-1])
     access = ka.KubeAccess(client)
-    with pytest.raises(ka.KubeAccessError) as caught:
-        access.patch_with_retry("Secret", "ns", "s", {"metadata": {}}, lambda obj: [], attempts=3)
-    assert caught.value.is_conflict
+    written = ka.write_planned(access, "Secret", {"metadata": {"name": "s", "namespace": "ns"}}, guarded, attempts=3)
+    assert written.error == "PATCH Secret ns/s: 409 Conflict"
     assert access.requests == {"patch": 3, "get": 2}
 
 
-def test_patch_with_retry_reports_an_object_deleted_meanwhile():
+def test_write_planned_reports_an_object_deleted_meanwhile():
     access = ka.KubeAccess(ScriptedClient([ApiError(409, "Conflict"), ApiError(404, "Not Found")]))
-    with pytest.raises(ka.KubeAccessError) as caught:
-        access.patch_with_retry("Secret", "ns", "s", {"metadata": {}}, lambda obj: [])
-    assert caught.value.is_not_found
+    written = ka.write_planned(access, "Secret", {"metadata": {"name": "s", "namespace": "ns"}}, guarded)
+    assert "404 Not Found" in written.error and "deleted" in written.error
 
 
 def test_other_errors_are_not_retried():
     client = ScriptedClient([ApiError(403, "Forbidden")])
-    with pytest.raises(ka.KubeAccessError):
-        ka.KubeAccess(client).patch_with_retry("Secret", "ns", "s", {"metadata": {}}, lambda obj: [])
+    written = ka.write_planned(ka.KubeAccess(client), "Secret", {"metadata": {"name": "s", "namespace": "ns"}}, guarded)
+    assert written.error == "PATCH Secret ns/s: 403 Forbidden"
     assert len(client.calls) == 1
 
 
 def test_json_pointer_escape_and_helpers():
-    assert ka.json_pointer_escape("a/b~c") == "a~1b~0c"
+    assert json_patch.escape("a/b~c") == "a~1b~0c"
     obj = {"metadata": {"name": "n", "namespace": "ns", "labels": {"a": "b"}, "annotations": {"c": "d"}}}
-    assert (ka.object_name(obj), ka.object_namespace(obj), ka.labels_of(obj), ka.annotations_of(obj)) == (
-        "n", "ns", {"a": "b"}, {"c": "d"})
-    assert ka.annotations_of(None) == {} and ka.unique_namespaces(None) is None
+    assert (kube_objects.object_name(obj), kube_objects.object_namespace(obj), kube_objects.labels_of(obj),
+            kube_objects.annotations_of(obj)) == ("n", "ns", {"a": "b"}, {"c": "d"})
+    assert kube_objects.annotations_of(None) == {} and ka.unique_namespaces(None) is None

@@ -14,7 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_uri
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan as sp
 
 S3 = "RCLONE_CONFIG_S3_"
 
@@ -35,47 +38,6 @@ SEED_SA_ANNOTATIONS = {
     "machinelearning.seldon.io/s3-endpoint": "minio.minio-system.svc.cluster.local:9000",
     "machinelearning.seldon.io/s3-usehttps": "0",
 }
-
-
-# --------------------------------------------------------------------------- model URIs
-
-@pytest.mark.parametrize("uri,kind,remote", [
-    ("s3://sklearn/iris", rm.URI_REMOTE, "s3"),
-    ("S3://sklearn/iris", rm.URI_REMOTE, "S3"),
-    ("gs://seldon-models/sklearn/iris", rm.URI_REMOTE, "gs"),
-    ("gcs:bucket/model", rm.URI_REMOTE, "gcs"),
-    ("minio:models/iris", rm.URI_REMOTE, "minio"),
-    ("my_s3:models", rm.URI_REMOTE, "my_s3"),
-    ("my-minio:models", rm.URI_INVALID, "my-minio"),
-    ("pvc://models-claim/iris", rm.URI_PVC, None),
-    ("/mnt/models/iris", rm.URI_LOCAL, None),
-    ("file:///mnt/models", rm.URI_FILE_URL, None),
-    ("models/iris", rm.URI_LOCAL, None),
-    (":s3,provider=Minio:bucket/path", rm.URI_INLINE, None),
-    ("https://example.com/model.joblib", rm.URI_HTTP, None),
-    ("http://example.com/model.joblib", rm.URI_HTTP, None),
-    ("https://acct.blob.core.windows.net/container/model", rm.URI_AZURE_BLOB, None),
-    ("", rm.URI_EMPTY, None),
-    ("  ", rm.URI_EMPTY, None),
-])
-def test_parse_model_uri(uri, kind, remote):
-    parsed = rm.parse_model_uri(uri)
-    assert parsed["kind"] == kind
-    assert parsed["remote"] == remote
-    if kind not in (rm.URI_REMOTE,):
-        assert parsed["reason"]
-
-
-def test_sanitize_model_uri_drops_user_info_and_query():
-    assert rm.sanitize_model_uri("https://u:p@h.example/m.joblib?X-Amz-Signature=s#f") == "https://h.example/m.joblib"
-    assert rm.sanitize_model_uri("s3://bucket/path") == "s3://bucket/path"
-    assert rm.sanitize_model_uri("minio:bucket/p?x") == "minio:bucket/p"
-
-
-@pytest.mark.parametrize("name,valid", [("s3", True), ("GS", True), ("my_s3_2", True), ("my-s3", False),
-                                        ("my.s3", False), ("", False), ("s3 ", False)])
-def test_remote_name_rules(name, valid):
-    assert rm.is_valid_remote_name(name) is valid
 
 
 def test_remote_env_prefix_upper_cases():
@@ -128,49 +90,13 @@ def test_resolve_provider_rejects_unknown_names():
     ("  \n", True, ""),
 ])
 def test_normalise_endpoint(raw, use_https, expected):
-    assert rm.normalise_endpoint(raw, use_https) == expected
+    assert ks.normalise_endpoint(raw, use_https) == expected
 
 
 @pytest.mark.parametrize("value,http", [("0", True), (" 0\n", True), ("1", False), ("false", False),
                                         ("", False), (None, False)])
 def test_annotation_usehttps_follows_operator(value, http):
-    assert rm.annotation_means_http(value) is http
-
-
-# --------------------------------------------------------------------------- formats
-
-@pytest.mark.parametrize("data,expected", [
-    (env_secret(), rm.FORMAT_ENV),
-    ({"AWS_SECRET_ACCESS_KEY": "x"}, rm.FORMAT_ENV),
-    (sa_secret(), rm.FORMAT_SERVICE_ACCOUNT),
-    ({"gcloud-application-credentials.json": "{}"}, rm.FORMAT_GCS),
-    ({"AZ_CLIENT_ID": "a", "AZ_CLIENT_SECRET": "b", "AZ_SUBSCRIPTION_ID": "c", "AZ_TENANT_ID": "d"}, rm.FORMAT_AZURE),
-    ({S3 + "TYPE": "s3"}, rm.FORMAT_RCLONE),
-    ({"token": "x"}, rm.FORMAT_UNKNOWN),
-    ({}, rm.FORMAT_UNKNOWN),
-])
-def test_detect_secret_format(data, expected):
-    assert rm.detect_secret_format(data) == expected
-
-
-def test_detect_format_uses_configured_key_names():
-    config = {"s3_access_key_id_name": "id", "s3_secret_access_key_name": "key"}
-    assert rm.detect_secret_format({"id": "a", "key": "b"}, None, config) == rm.FORMAT_SERVICE_ACCOUNT
-    assert rm.detect_secret_format(sa_secret(), None, config) == rm.FORMAT_UNKNOWN
-
-
-def test_credentials_config_from_seldon_config_json():
-    raw = json.dumps({"s3": {"s3AccessKeyIDName": "id", "s3SecretAccessKeyName": "key", "s3Endpoint": "m:9000",
-                             "s3UseHttps": "0"}, "gcs": {"gcsCredentialFileName": "gcp.json"}})
-    config = rm.credentials_config(rm.credentials_config_from_seldon_config(raw))
-    assert config == {"s3_access_key_id_name": "id", "s3_secret_access_key_name": "key", "s3_endpoint": "m:9000",
-                      "s3_use_https": "0", "gcs_credential_file_name": "gcp.json"}
-    assert rm.credentials_config(rm.credentials_config_from_seldon_config("not json")) == rm.DEFAULT_CREDENTIALS_CONFIG
-
-
-def test_decode_secret_data_marks_undecodable_values():
-    data = {"ok": base64.b64encode(b"text").decode(), "binary": base64.b64encode(b"\xff\xfe").decode(), "bad": "@@@"}
-    assert rm.decode_secret_data(data) == {"ok": "text", "binary": None, "bad": None}
+    assert ks.annotation_means_http(value) is http
 
 
 # --------------------------------------------------------------------------- conversions, shape by shape
@@ -178,8 +104,8 @@ def test_decode_secret_data_marks_undecodable_values():
 def test_seed_env_secret_minio():
     data = env_secret(AWS_ENDPOINT_URL="http://minio.minio-system.svc.cluster.local:9000")
     result = rm.convert_for_remote(data, {}, "s3", provider="minio")
-    assert result["status"] == rm.CONVERSION_CONVERTIBLE
-    assert result["to_add"] == {
+    assert result.status == rm.CONVERSION_CONVERTIBLE
+    assert result.to_add == {
         S3 + "TYPE": "s3", S3 + "PROVIDER": "Minio", S3 + "ENV_AUTH": "false",
         S3 + "ACCESS_KEY_ID": data["AWS_ACCESS_KEY_ID"], S3 + "SECRET_ACCESS_KEY": data["AWS_SECRET_ACCESS_KEY"],
         S3 + "ENDPOINT": "http://minio.minio-system.svc.cluster.local:9000",
@@ -188,49 +114,49 @@ def test_seed_env_secret_minio():
 
 def test_env_secret_without_endpoint_is_aws_without_endpoint_or_region():
     result = rm.convert_for_remote(env_secret(), {}, "s3")
-    assert result["to_add"][S3 + "PROVIDER"] == "AWS"
-    assert S3 + "ENDPOINT" not in result["to_add"]
-    assert S3 + "REGION" not in result["to_add"]
+    assert result.to_add[S3 + "PROVIDER"] == "AWS"
+    assert S3 + "ENDPOINT" not in result.to_add
+    assert S3 + "REGION" not in result.to_add
 
 
 def test_env_secret_region_and_trailing_newline_endpoint():
     data = env_secret(AWS_ENDPOINT_URL="minio:9000\n", AWS_REGION="eu-west-1")
     result = rm.convert_for_remote(data, {}, "s3")
-    assert result["to_add"][S3 + "ENDPOINT"] == "https://minio:9000"
-    assert result["to_add"][S3 + "REGION"] == "eu-west-1"
-    assert result["to_add"][S3 + "PROVIDER"] == "Other"
-    assert any("normalised" in note for note in result["notes"])
+    assert result.to_add[S3 + "ENDPOINT"] == "https://minio:9000"
+    assert result.to_add[S3 + "REGION"] == "eu-west-1"
+    assert result.to_add[S3 + "PROVIDER"] == "Other"
+    assert any("normalised" in note for note in result.notes)
 
 
 def test_env_secret_default_region_and_minio_style_endpoint():
     data = env_secret(S3_ENDPOINT="minio:9000", S3_USE_HTTPS="0", AWS_DEFAULT_REGION="us-east-2")
     result = rm.convert_for_remote(data, {}, "s3")
-    assert result["to_add"][S3 + "ENDPOINT"] == "http://minio:9000"
-    assert result["to_add"][S3 + "REGION"] == "us-east-2"
+    assert result.to_add[S3 + "ENDPOINT"] == "http://minio:9000"
+    assert result.to_add[S3 + "REGION"] == "us-east-2"
     data = env_secret(S3_ENDPOINT="minio:9000", USE_SSL="false")
-    assert rm.convert_for_remote(data, {}, "s3")["to_add"][S3 + "ENDPOINT"] == "http://minio:9000"
+    assert rm.convert_for_remote(data, {}, "s3").to_add[S3 + "ENDPOINT"] == "http://minio:9000"
     data = env_secret(S3_ENDPOINT="minio:9000")
-    assert rm.convert_for_remote(data, {}, "s3")["to_add"][S3 + "ENDPOINT"] == "https://minio:9000"
+    assert rm.convert_for_remote(data, {}, "s3").to_add[S3 + "ENDPOINT"] == "https://minio:9000"
 
 
 def test_env_secret_aws_endpoint_url_wins_over_s3_endpoint():
     data = env_secret(AWS_ENDPOINT_URL="http://a:1", S3_ENDPOINT="b:2")
-    assert rm.convert_for_remote(data, {}, "s3")["to_add"][S3 + "ENDPOINT"] == "http://a:1"
+    assert rm.convert_for_remote(data, {}, "s3").to_add[S3 + "ENDPOINT"] == "http://a:1"
 
 
 def test_env_secret_verify_ssl_off_sets_global_no_check_certificate():
     result = rm.convert_for_remote(env_secret(AWS_ENDPOINT_URL="https://m", S3_VERIFY_SSL="0"), {}, "s3")
-    assert result["to_add"][rm.NO_CHECK_CERTIFICATE_KEY] == "true"
+    assert result.to_add[rm.NO_CHECK_CERTIFICATE_KEY] == "true"
     result = rm.convert_for_remote(env_secret(AWS_ENDPOINT_URL="https://m", S3_VERIFY_SSL="1"), {}, "s3")
-    assert rm.NO_CHECK_CERTIFICATE_KEY not in result["to_add"]
+    assert rm.NO_CHECK_CERTIFICATE_KEY not in result.to_add
 
 
 def test_seed_service_account_secret():
     result = rm.convert_for_remote(sa_secret(), SEED_SA_ANNOTATIONS, "s3", provider="minio")
-    assert result["status"] == rm.CONVERSION_CONVERTIBLE
-    assert result["to_add"][S3 + "ENDPOINT"] == "http://minio.minio-system.svc.cluster.local:9000"
-    assert result["to_add"][S3 + "ACCESS_KEY_ID"] == sa_secret()["awsAccessKeyID"]
-    assert result["to_add"][S3 + "PROVIDER"] == "Minio"
+    assert result.status == rm.CONVERSION_CONVERTIBLE
+    assert result.to_add[S3 + "ENDPOINT"] == "http://minio.minio-system.svc.cluster.local:9000"
+    assert result.to_add[S3 + "ACCESS_KEY_ID"] == sa_secret()["awsAccessKeyID"]
+    assert result.to_add[S3 + "PROVIDER"] == "Minio"
 
 
 @pytest.mark.parametrize("usehttps,scheme", [(None, "https"), ("1", "https"), ("0", "http"), ("false", "https"),
@@ -240,39 +166,39 @@ def test_service_account_usehttps_rule(usehttps, scheme):
     if usehttps is not None:
         annotations["machinelearning.seldon.io/s3-usehttps"] = usehttps
     result = rm.convert_for_remote(sa_secret(), annotations, "s3")
-    assert result["to_add"][S3 + "ENDPOINT"] == scheme + "://minio:9000"
+    assert result.to_add[S3 + "ENDPOINT"] == scheme + "://minio:9000"
 
 
 def test_service_account_kubeflow_annotations_are_the_fallback():
     annotations = {"serving.kubeflow.org/s3-endpoint": "kf:9000", "serving.kubeflow.org/s3-usehttps": "0",
                    "serving.kubeflow.org/s3-region": "us-west-2", "serving.kubeflow.org/s3-verifyssl": "0"}
     result = rm.convert_for_remote(sa_secret(), annotations, "s3")
-    assert result["to_add"][S3 + "ENDPOINT"] == "http://kf:9000"
-    assert result["to_add"][S3 + "REGION"] == "us-west-2"
-    assert result["to_add"][rm.NO_CHECK_CERTIFICATE_KEY] == "true"
+    assert result.to_add[S3 + "ENDPOINT"] == "http://kf:9000"
+    assert result.to_add[S3 + "REGION"] == "us-west-2"
+    assert result.to_add[rm.NO_CHECK_CERTIFICATE_KEY] == "true"
     annotations["machinelearning.seldon.io/s3-endpoint"] = "seldon:9000"
-    assert rm.convert_for_remote(sa_secret(), annotations, "s3")["to_add"][S3 + "ENDPOINT"] == "http://seldon:9000"
+    assert rm.convert_for_remote(sa_secret(), annotations, "s3").to_add[S3 + "ENDPOINT"] == "http://seldon:9000"
 
 
 def test_service_account_without_annotations_uses_cluster_default_endpoint_else_aws():
     result = rm.convert_for_remote(sa_secret(), None, "s3")
-    assert result["to_add"][S3 + "PROVIDER"] == "AWS" and S3 + "ENDPOINT" not in result["to_add"]
+    assert result.to_add[S3 + "PROVIDER"] == "AWS" and S3 + "ENDPOINT" not in result.to_add
     config = {"s3_endpoint": "minio.default:9000", "s3_use_https": "0"}
     result = rm.convert_for_remote(sa_secret(), {}, "s3", config=config)
-    assert result["to_add"][S3 + "ENDPOINT"] == "http://minio.default:9000"
+    assert result.to_add[S3 + "ENDPOINT"] == "http://minio.default:9000"
 
 
 def test_service_account_endpoint_with_trailing_newline():
     annotations = {"machinelearning.seldon.io/s3-endpoint": "minio:9000\n", "machinelearning.seldon.io/s3-usehttps": "0"}
     result = rm.convert_for_remote(sa_secret(), annotations, "s3")
-    assert result["to_add"][S3 + "ENDPOINT"] == "http://minio:9000"
-    assert any("normalised" in note for note in result["notes"])
+    assert result.to_add[S3 + "ENDPOINT"] == "http://minio:9000"
+    assert any("normalised" in note for note in result.notes)
 
 
 def test_configured_key_names():
     config = {"s3_access_key_id_name": "id", "s3_secret_access_key_name": "key"}
     result = rm.convert_for_remote({"id": "AKIAEXAMPLE", "key": "secretexample"}, {}, "s3", config=config)
-    assert result["to_add"][S3 + "ACCESS_KEY_ID"] == "AKIAEXAMPLE"
+    assert result.to_add[S3 + "ACCESS_KEY_ID"] == "AKIAEXAMPLE"
 
 
 @pytest.mark.parametrize("data,reason", [
@@ -284,72 +210,72 @@ def test_configured_key_names():
 ])
 def test_incomplete_s3_secrets_are_blocked_with_the_key_name(data, reason):
     result = rm.convert_for_remote(data, {}, "s3")
-    assert result["status"] == rm.CONVERSION_BLOCKED
-    assert result["reason"] == reason
+    assert result.status == rm.CONVERSION_BLOCKED
+    assert result.reason == reason
 
 
 def test_trailing_newline_in_a_key_value_is_dropped_and_noted():
     data = env_secret(AWS_SECRET_ACCESS_KEY="value-with-newline\n")
     result = rm.convert_for_remote(data, {}, "s3")
-    assert result["to_add"][S3 + "SECRET_ACCESS_KEY"] == "value-with-newline"
-    assert any("AWS_SECRET_ACCESS_KEY" in note for note in result["notes"])
+    assert result.to_add[S3 + "SECRET_ACCESS_KEY"] == "value-with-newline"
+    assert any("AWS_SECRET_ACCESS_KEY" in note for note in result.notes)
 
 
 def test_azure_secret_is_blocked():
     data = {"AZ_CLIENT_ID": "a", "AZ_CLIENT_SECRET": "b", "AZ_SUBSCRIPTION_ID": "c", "AZ_TENANT_ID": "d"}
     result = rm.convert_for_remote(data, {}, "s3")
-    assert result["status"] == rm.CONVERSION_BLOCKED
-    assert "Azure" in result["reason"]
+    assert result.status == rm.CONVERSION_BLOCKED
+    assert "Azure" in result.reason
 
 
 def test_gcs_secret_for_gs_remote():
     blob = json.dumps({"type": "service_account", "private_key": "-----BEGIN-----\nabc\n-----END-----\n"})
     result = rm.convert_for_remote({"gcloud-application-credentials.json": blob + "\n"}, {}, "gs")
-    assert result["status"] == rm.CONVERSION_CONVERTIBLE
-    assert result["to_add"] == {"RCLONE_CONFIG_GS_TYPE": "google cloud storage", "RCLONE_CONFIG_GS_ANONYMOUS": "false",
+    assert result.status == rm.CONVERSION_CONVERTIBLE
+    assert result.to_add == {"RCLONE_CONFIG_GS_TYPE": "google cloud storage", "RCLONE_CONFIG_GS_ANONYMOUS": "false",
                                 "RCLONE_CONFIG_GS_SERVICE_ACCOUNT_CREDENTIALS": blob}
 
 
 def test_gcs_secret_not_json_is_blocked():
     result = rm.convert_for_remote({"gcloud-application-credentials.json": "not json"}, {}, "gs")
-    assert result["status"] == rm.CONVERSION_BLOCKED and "not valid JSON" in result["reason"]
+    assert result.status == rm.CONVERSION_BLOCKED and "not valid JSON" in result.reason
 
 
 def test_s3_secret_gives_nothing_for_gs_and_gcs_secret_nothing_for_s3():
-    assert rm.convert_for_remote(env_secret(), {}, "gs")["status"] == rm.CONVERSION_NO_SOURCE
+    assert rm.convert_for_remote(env_secret(), {}, "gs").status == rm.CONVERSION_NO_SOURCE
     gcs = {"gcloud-application-credentials.json": "{}"}
-    assert rm.convert_for_remote(gcs, {}, "s3")["status"] == rm.CONVERSION_NO_SOURCE
+    assert rm.convert_for_remote(gcs, {}, "s3").status == rm.CONVERSION_NO_SOURCE
 
 
 def test_custom_remote_name_takes_the_type_from_the_secret():
     result = rm.convert_for_remote(env_secret(), {}, "minio", provider="minio")
-    assert result["to_add"]["RCLONE_CONFIG_MINIO_TYPE"] == "s3"
+    assert result.to_add["RCLONE_CONFIG_MINIO_TYPE"] == "s3"
     result = rm.convert_for_remote({"gcloud-application-credentials.json": "{}"}, {}, "models")
-    assert result["to_add"]["RCLONE_CONFIG_MODELS_TYPE"] == "google cloud storage"
+    assert result.to_add["RCLONE_CONFIG_MODELS_TYPE"] == "google cloud storage"
 
 
 def test_rclone_only_secret_is_migrated():
     data = {S3 + "TYPE": "s3", S3 + "PROVIDER": "Minio", S3 + "ACCESS_KEY_ID": "a", S3 + "SECRET_ACCESS_KEY": "b"}
     result = rm.convert_for_remote(data, {}, "s3")
-    assert result["status"] == rm.CONVERSION_MIGRATED and not result["notes"]
+    assert result.status == rm.CONVERSION_MIGRATED and not result.notes
 
 
 def test_rclone_only_secret_with_lowercase_provider_is_migrated_with_a_note():
     data = {S3 + "TYPE": "s3", S3 + "PROVIDER": "minio"}
     result = rm.convert_for_remote(data, {}, "s3")
-    assert result["status"] == rm.CONVERSION_MIGRATED
-    assert result["notes"] and "minio" not in " ".join(result["notes"])
+    assert result.status == rm.CONVERSION_MIGRATED
+    assert result.notes and "minio" not in " ".join(result.notes)
 
 
 def test_rclone_secret_for_another_remote_is_blocked():
     result = rm.convert_for_remote({"RCLONE_CONFIG_MYS3_TYPE": "s3"}, {}, "s3")
-    assert result["status"] == rm.CONVERSION_BLOCKED
-    assert "MYS3" in result["reason"] and "S3" in result["reason"]
+    assert result.status == rm.CONVERSION_BLOCKED
+    assert "MYS3" in result.reason and "S3" in result.reason
 
 
 def test_rclone_keys_without_type_are_blocked():
     result = rm.convert_for_remote({S3 + "PROVIDER": "Minio"}, {}, "s3")
-    assert result["status"] == rm.CONVERSION_BLOCKED and "TYPE missing" in result["reason"]
+    assert result.status == rm.CONVERSION_BLOCKED and "TYPE missing" in result.reason
 
 
 def test_existing_rclone_keys_equal_are_not_readded_and_differing_ones_conflict():
@@ -357,9 +283,9 @@ def test_existing_rclone_keys_equal_are_not_readded_and_differing_ones_conflict(
     data[S3 + "TYPE"] = "s3"
     data[S3 + "ENDPOINT"] = "http://other:9000"
     result = rm.convert_for_remote(data, {}, "s3", provider="minio")
-    assert result["status"] == rm.CONVERSION_CONFLICT
-    assert result["conflicts"] == [S3 + "ENDPOINT"]
-    assert S3 + "TYPE" not in result["to_add"]
+    assert result.status == rm.CONVERSION_CONFLICT
+    assert result.conflicts == [S3 + "ENDPOINT"]
+    assert S3 + "TYPE" not in result.to_add
 
 
 @pytest.mark.parametrize("policy,expected_keys,blocked", [
@@ -373,27 +299,12 @@ def test_resolve_conflicts(policy, expected_keys, blocked):
 
 
 def test_invalid_remote_name_is_blocked():
-    assert rm.convert_for_remote(env_secret(), {}, "my-s3")["status"] == rm.CONVERSION_BLOCKED
+    assert rm.convert_for_remote(env_secret(), {}, "my-s3").status == rm.CONVERSION_BLOCKED
 
 
 def test_unknown_provider_is_blocked():
     result = rm.convert_for_remote(env_secret(), {}, "s3", provider="nope")
-    assert result["status"] == rm.CONVERSION_BLOCKED and "nope" in result["reason"]
-
-
-# --------------------------------------------------------------------------- added-keys bookkeeping
-
-def test_added_keys_annotation_round_trip():
-    value = rm.added_keys_annotation(["B", "A"], ["C", "A"])
-    assert value == "A,B,C"
-    assert rm.added_keys_from_annotation({rm.ADDED_KEYS_ANNOTATION: value}) == ["A", "B", "C"]
-    assert rm.added_keys_from_annotation({}) == []
-
-
-def test_keys_to_remove_only_recorded_rclone_keys_present():
-    decoded = env_secret(**{S3 + "TYPE": "s3", S3 + "ENDPOINT": "x"})
-    annotations = {rm.ADDED_KEYS_ANNOTATION: "RCLONE_CONFIG_S3_TYPE,RCLONE_CONFIG_S3_GONE,AWS_ACCESS_KEY_ID"}
-    assert rm.keys_to_remove(decoded, annotations) == [S3 + "TYPE"]
+    assert result.status == rm.CONVERSION_BLOCKED and "nope" in result.reason
 
 
 # --------------------------------------------------------------------------- properties
@@ -421,12 +332,12 @@ def kfserving_secrets(draw):
         if endpoint:
             data[draw(st.sampled_from(["AWS_ENDPOINT_URL", "S3_ENDPOINT"]))] = endpoint
         if draw(st.booleans()):
-            data[draw(st.sampled_from(list(rm.ENV_REGION_KEYS)))] = draw(st.sampled_from(["eu-west-1", "us-east-1"]))
+            data[draw(st.sampled_from(list(ks.ENV_REGION_KEYS)))] = draw(st.sampled_from(["eu-west-1", "us-east-1"]))
         if draw(st.booleans()):
             data["S3_VERIFY_SSL"] = draw(st.sampled_from(["0", "1", "false"]))
     else:
         data = {"awsAccessKeyID": key_id, "awsSecretAccessKey": key_secret}
-        prefix = draw(st.sampled_from([rm.SELDON_ANNOTATION_PREFIX, rm.KFSERVING_ANNOTATION_PREFIX]))
+        prefix = draw(st.sampled_from([ks.SELDON_ANNOTATION_PREFIX, ks.KFSERVING_ANNOTATION_PREFIX]))
         if endpoint:
             annotations[prefix + "s3-endpoint"] = endpoint
         if draw(st.booleans()):
@@ -443,27 +354,27 @@ def kfserving_secrets(draw):
 def test_conversion_is_idempotent_and_keeps_original_keys(secret, provider, remote):
     data, annotations = secret
     first = rm.convert_for_remote(data, annotations, remote, provider=provider)
-    assert first["status"] == rm.CONVERSION_CONVERTIBLE
-    converted = rm.apply_keys(data, first["to_add"])
+    assert first.status == rm.CONVERSION_CONVERTIBLE
+    converted = rm.apply_keys(data, first.to_add)
     for key, value in data.items():
         assert converted[key] == value
-    assert all(key.startswith(rm.RCLONE_KEY_PREFIX) for key in first["to_add"])
+    assert all(key.startswith(rm.RCLONE_KEY_PREFIX) for key in first.to_add)
     second = rm.convert_for_remote(converted, annotations, remote, provider=provider)
-    assert second["status"] == rm.CONVERSION_MIGRATED
-    assert second["to_add"] == {} and second["conflicts"] == []
-    assert rm.apply_keys(converted, second["to_add"]) == converted
+    assert second.status == rm.CONVERSION_MIGRATED
+    assert second.to_add == {} and second.conflicts == []
+    assert rm.apply_keys(converted, second.to_add) == converted
 
 
 @settings(max_examples=200, deadline=None)
 @given(secret=kfserving_secrets())
 def test_endpoint_written_is_always_a_url_without_whitespace(secret):
     data, annotations = secret
-    to_add = rm.convert_for_remote(data, annotations, "s3")["to_add"]
+    to_add = rm.convert_for_remote(data, annotations, "s3").to_add
     endpoint = to_add.get(S3 + "ENDPOINT")
     if endpoint is not None:
         assert endpoint.split("://", 1)[0] in ("http", "https")
         assert endpoint == "".join(endpoint.split())
-    assert (S3 + "REGION" in to_add) == any(key in data for key in rm.ENV_REGION_KEYS)
+    assert (S3 + "REGION" in to_add) == any(key in data for key in ks.ENV_REGION_KEYS)
 
 
 @settings(max_examples=200, deadline=None)
@@ -471,9 +382,9 @@ def test_endpoint_written_is_always_a_url_without_whitespace(secret):
 def test_reasons_and_notes_never_carry_values(secret):
     data, annotations = secret
     result = rm.convert_for_remote(data, annotations, "s3")
-    visible = json.dumps({"status": result["status"], "reason": result["reason"], "notes": result["notes"],
-                          "conflicts": result["conflicts"], "keys": sorted(result["to_add"])})
+    visible = json.dumps({"status": result.status, "reason": result.reason, "notes": result.notes,
+                          "conflicts": result.conflicts, "keys": sorted(result.to_add)})
     for value in data.values():
         if value.startswith("#"):
             assert value not in visible
-            assert rm.encode_value(value) not in visible
+            assert ks.encode_value(value) not in visible

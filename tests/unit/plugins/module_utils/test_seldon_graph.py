@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_graph as sg
 
 
@@ -136,12 +137,12 @@ def test_pointer_for_ref_follows_the_current_object():
     assert sg.pointer_for_ref(obj, "b/.explainer") == "/spec/predictors/1/explainer"
     assert sg.pointer_for_ref(obj, "a/.explainer") is None
     assert sg.pointer_for_ref(obj, "c/m") is None
-    assert sg.value_at(obj, "/spec/predictors/1/graph/children/0/modelUri") == "s3://b/p"
-    assert sg.value_at(obj, "/spec/predictors/9/graph") is None
+    assert json_patch.value_at(obj, "/spec/predictors/1/graph/children/0/modelUri") == "s3://b/p"
+    assert json_patch.value_at(obj, "/spec/predictors/9/graph") is None
 
 
 def test_json_pointer_escapes():
-    assert sg.json_pointer("metadata", "annotations", "a/b~c") == "/metadata/annotations/a~1b~0c"
+    assert json_patch.pointer("metadata", "annotations", "a/b~c") == "/metadata/annotations/a~1b~0c"
 
 
 def test_malformed_objects_do_not_raise():

@@ -10,7 +10,8 @@ __metaclass__ = type
 import base64
 import json
 
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan
 from ansible_collections.seldon_ops.rclone_migration.plugins.modules import rclone_secret
 
 # Canary values: they must never appear in a result, plain or base64.
@@ -67,12 +68,12 @@ def test_converts_seed_secrets_in_two_namespaces_then_nothing(cluster, run_modul
     assert_no_values(result)
 
     stored = cluster.obj("Secret", "core-a", "env-secret")
-    decoded = rm.decode_secret_data(stored["data"])
+    decoded = ks.decode_data(stored["data"])
     assert decoded["AWS_ENDPOINT_URL"] == "http://minio.minio-system.svc:9000\n"  # original untouched
     assert decoded["RCLONE_CONFIG_S3_ENDPOINT"] == "http://minio.minio-system.svc:9000"
     assert decoded["RCLONE_CONFIG_S3_PROVIDER"] == "Minio"
     assert decoded["RCLONE_CONFIG_S3_SECRET_ACCESS_KEY"] == KEY_SECRET
-    sa_decoded = rm.decode_secret_data(cluster.obj("Secret", "core-a", "sa-secret")["data"])
+    sa_decoded = ks.decode_data(cluster.obj("Secret", "core-a", "sa-secret")["data"])
     assert sa_decoded["RCLONE_CONFIG_S3_ACCESS_KEY_ID"] == SA_KEY_ID
     assert cluster.obj("Secret", "core-a", "unrelated")["data"] == {"x": b64("y")}
 
@@ -93,7 +94,7 @@ def test_check_mode_writes_nothing_and_diff_is_redacted(cluster, run_module):
     after = result["diff"]["after"]["core-a/env-secret"]
     assert after["data"]["RCLONE_CONFIG_S3_TYPE"] == "<redacted>"
     assert set(after["data"].values()) == {"<redacted>"}
-    assert "RCLONE_CONFIG_S3_TYPE" in after["annotations"][rm.ADDED_KEYS_ANNOTATION]
+    assert "RCLONE_CONFIG_S3_TYPE" in after["annotations"][secret_plan.ADDED_KEYS_ANNOTATION]
     assert_no_values(result)
 
 
@@ -109,7 +110,7 @@ def test_rollback_restores_the_original_secrets_exactly(cluster, run_module):
     for name, data in originals.items():
         stored = cluster.obj("Secret", "core-a", name)
         assert stored["data"] == data
-        assert rm.ADDED_KEYS_ANNOTATION not in stored["metadata"].get("annotations", {})
+        assert secret_plan.ADDED_KEYS_ANNOTATION not in stored["metadata"].get("annotations", {})
     result, _failed, _module = run_module(rclone_secret, namespaces=["core-a"], state="absent")
     assert not result["changed"] and result["secrets"] == []
 
@@ -119,7 +120,7 @@ def test_named_secret_with_custom_remote(cluster, run_module):
     result, failed, _module = run_module(rclone_secret, namespaces=["core-a"], name="env-secret", remote="minio")
     assert not failed
     assert [(e["name"], e["action"], e["remotes"]) for e in result["secrets"]] == [("env-secret", "converted", ["MINIO"])]
-    assert "RCLONE_CONFIG_MINIO_TYPE" in rm.decode_secret_data(cluster.obj("Secret", "core-a", "env-secret")["data"])
+    assert "RCLONE_CONFIG_MINIO_TYPE" in ks.decode_data(cluster.obj("Secret", "core-a", "env-secret")["data"])
     # only the one secret was read: a LIST with a name selector, no SeldonDeployments or ServiceAccounts
     assert [call[:2] for call in cluster.calls if call[0] == "list"] == [("list", "Secret")]
 
@@ -170,7 +171,7 @@ def test_on_conflict_fail_reports_and_keep_adds_the_rest(cluster, run_module):
     assert cluster.writes() == []
     result, _failed, _module = run_module(rclone_secret, namespaces=["core-a"], name="env-secret", on_conflict="keep")
     assert result["secrets"][0]["action"] == "converted"
-    decoded = rm.decode_secret_data(cluster.obj("Secret", "core-a", "env-secret")["data"])
+    decoded = ks.decode_data(cluster.obj("Secret", "core-a", "env-secret")["data"])
     assert decoded["RCLONE_CONFIG_S3_ENDPOINT"] == "http://hand-written:9000"
 
 

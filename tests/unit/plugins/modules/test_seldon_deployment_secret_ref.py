@@ -11,7 +11,7 @@ import base64
 import copy
 import json
 
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import migration_plan as mp
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_ref_plan
 from ansible_collections.seldon_ops.rclone_migration.plugins.modules import seldon_deployment_secret_ref as secret_ref
 
 
@@ -68,7 +68,7 @@ def test_sets_refs_on_nested_nodes_and_explainer_then_nothing(cluster, run_modul
     assert predictor["graph"]["children"][0]["serviceAccountName"] == "s3-sa"
     assert predictor["graph"]["children"][1]["children"][0]["envSecretRefName"] == "sa-secret"
     assert predictor["explainer"]["envSecretRefName"] == "sa-secret"
-    assert json.loads(stored["metadata"]["annotations"][mp.SECRET_REFS_ANNOTATION]) == {
+    assert json.loads(stored["metadata"]["annotations"][secret_ref_plan.SECRET_REFS_ANNOTATION]) == {
         "main/.explainer": "sa-secret", "main/a": "sa-secret", "main/b": "sa-secret"}
     diff = result["diff"]["after"]["core-refs/nested"]
     assert diff == {"main/a": {"envSecretRefName": "sa-secret"}, "main/b": {"envSecretRefName": "sa-secret"},

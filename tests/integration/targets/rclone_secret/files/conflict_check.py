@@ -7,8 +7,8 @@
     conflict_check.py --repo-root R --kubeconfig K --namespace N --kind Secret --name S
 
 Sends, through kube_access, a patch built from a stale copy of the object (as if someone wrote it
-since it was read): the server must answer 409. Then patch_with_retry from the same stale copy
-must re-read and succeed on the second attempt. Prints JSON {"stale": message, "attempts": n}.
+since it was read): the server must answer 409. Then write_planned from the same stale copy
+must re-read and succeed on the second plan. Prints JSON {"stale": message, "attempts": n, "error": ""}.
 The patch only adds a label; no secret data is read into the output.
 """
 
@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import collections
 import json
 import os
 import sys
@@ -43,9 +44,11 @@ def main():
     parser.add_argument("--kind", required=True)
     parser.add_argument("--name", required=True)
     args = parser.parse_args()
+    Plan = collections.namedtuple("Plan", "patch")
     sys.path.insert(0, collections_root(args.repo_root))
     import kubernetes
     from kubernetes.dynamic import DynamicClient
+    from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
     from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access
 
     access = kube_access.KubeAccess(DynamicClient(kubernetes.config.new_client_from_config(config_file=args.kubeconfig)))
@@ -53,9 +56,14 @@ def main():
     stale = dict(current, metadata=dict(current["metadata"],
                                         resourceVersion=str(int(current["metadata"]["resourceVersion"]) - 1)))
 
+    plans = []
+
     def build(obj):
-        return [kube_access.resource_version_guard(obj),
-                {"op": "add", "path": "/metadata/labels", "value": {"core-conflict-check": "done"}}]
+        return [json_patch.guard(obj), {"op": "add", "path": "/metadata/labels", "value": {"core-conflict-check": "done"}}]
+
+    def plan_for(obj):
+        plans.append(obj)
+        return Plan(build(obj))
 
     outcome = {}
     try:
@@ -63,7 +71,9 @@ def main():
         outcome["stale"] = "accepted"
     except kube_access.KubeAccessError as error:
         outcome["stale"] = str(error)
-    _result, outcome["attempts"] = access.patch_with_retry(args.kind, args.namespace, args.name, stale, build)
+    written = kube_access.write_planned(access, args.kind, stale, plan_for)
+    outcome["attempts"] = len(plans)
+    outcome["error"] = written.error
     print(json.dumps(outcome))
 
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to seldon_ops.rclone_migration
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Planning: node statuses, secret reports, patches (applied with jsonpatch), rollback round trips."""
+"""Planning across module_utils: node statuses, secret reports, patches (applied with jsonpatch),
+rollback round trips, operator settings."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,8 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import migration_plan as mp
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import inventory as inv
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan as sp
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_ref_plan as rp
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings as ss
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import storage_report as sr
 
 NS = "core-plan"
 SEED_ANNOTATIONS = {"machinelearning.seldon.io/s3-endpoint": "minio.minio-system.svc:9000",
@@ -74,7 +81,7 @@ def seed_inventory(**overrides):
         provider="minio",
     )
     objects.update(overrides)
-    return mp.Inventory(**objects)
+    return inv.Inventory(**objects)
 
 
 def by_deployment(report):
@@ -82,31 +89,31 @@ def by_deployment(report):
 
 
 def test_seed_scenarios():
-    report, _plans = mp.plan_storage(seed_inventory())
+    report = sr.storage_report(seed_inventory())
     nodes = by_deployment(report)
     env_node = nodes[("iris-env", "default/classifier")]
     sa_node = nodes[("iris-sa", "default/classifier")]
     assert (env_node["status"], env_node["credentials"], env_node["secret"]) == (
-        mp.CONVERTIBLE, mp.VIA_ENV_SECRET, "seldon-init-container-secret")
+        status.CONVERTIBLE, status.VIA_ENV_SECRET, "seldon-init-container-secret")
     assert (sa_node["status"], sa_node["credentials"], sa_node["secret"], sa_node["service_account"]) == (
-        mp.NEEDS_SECRET_REF, mp.VIA_SERVICE_ACCOUNT, "seldon-s3-secret", "seldon-s3-sa")
+        status.NEEDS_SECRET_REF, status.VIA_SERVICE_ACCOUNT, "seldon-s3-secret", "seldon-s3-sa")
     assert report["ready_for_upgrade"] is False
     secrets = dict((s["name"], s) for s in report["secrets"])
-    assert secrets["seldon-init-container-secret"]["format"] == rm.FORMAT_ENV
-    assert secrets["seldon-s3-secret"]["format"] == rm.FORMAT_SERVICE_ACCOUNT
+    assert secrets["seldon-init-container-secret"]["format"] == ks.FORMAT_ENV
+    assert secrets["seldon-s3-secret"]["format"] == ks.FORMAT_SERVICE_ACCOUNT
     assert secrets["seldon-s3-secret"]["used_by"] == ["iris-sa/default/classifier"]
-    assert report["summary"]["nodes_by_status"][mp.CONVERTIBLE] == 1
-    assert report["summary"]["secrets_by_status"][mp.CONVERTIBLE] == 2
+    assert report["summary"]["nodes_by_status"][status.CONVERTIBLE] == 1
+    assert report["summary"]["secrets_by_status"][status.CONVERTIBLE] == 2
 
 
 def converted(secret_obj, remotes=("s3",), provider="minio", on_conflict="fail"):
     """Apply rclone_secret's patch to a copy of the secret, as the API server would."""
-    decoded = rm.decode_secret_data(secret_obj["data"])
+    decoded = ks.decode_data(secret_obj["data"])
     annotations = secret_obj["metadata"].get("annotations") or {}
-    change = mp.secret_change(decoded, annotations, list(remotes), provider, on_conflict)
-    if change["action"] != mp.ACTION_CONVERTED:
+    change = sp.secret_change(decoded, annotations, list(remotes), provider, on_conflict)
+    if change.action != status.ACTION_CONVERTED:
         return secret_obj, change
-    patch = mp.secret_add_patch(secret_obj, change["keys_to_set"], change["annotation"])
+    patch = sp.add_patch(secret_obj, change.keys_to_set, change.annotation)
     return jsonpatch.apply_patch(secret_obj, patch), change
 
 
@@ -115,21 +122,21 @@ def test_after_conversion_and_secret_ref_everything_is_migrated():
     new_secrets = [converted(s)[0] for s in inventory.secrets.values()]
     deployments = []
     for obj in inventory.deployments:
-        outcomes = mp.desired_secret_refs(obj, inventory)
-        patch = mp.sdep_set_patch(obj, outcomes)
+        outcomes = rp.desired_refs(obj, inventory)
+        patch = rp.set_patch(obj, outcomes)
         deployments.append(jsonpatch.apply_patch(obj, patch) if patch else obj)
     after = seed_inventory(secrets=new_secrets, deployments=deployments)
-    report, _unused = mp.plan_storage(after)
-    assert [n["status"] for n in report["nodes"]] == [mp.MIGRATED, mp.MIGRATED]
+    report = sr.storage_report(after)
+    assert [n["status"] for n in report["nodes"]] == [status.MIGRATED, status.MIGRATED]
     assert report["ready_for_upgrade"] is True
     # the service-account node now reads its secret through envSecretRefName, SA kept
     sa_graph = deployments[1]["spec"]["predictors"][0]["graph"]
     assert sa_graph["envSecretRefName"] == "seldon-s3-secret" and sa_graph["serviceAccountName"] == "seldon-s3-sa"
     # second pass: nothing to do anywhere
     for obj in after.deployments:
-        assert mp.sdep_set_patch(obj, mp.desired_secret_refs(obj, after)) is None
+        assert rp.set_patch(obj, rp.desired_refs(obj, after)) is None
     for obj in after.secrets.values():
-        assert converted(obj)[1]["action"] == mp.ACTION_UNCHANGED
+        assert converted(obj)[1].action == status.ACTION_UNCHANGED
 
 
 def test_conversion_keeps_original_bytes_and_rollback_restores_them_exactly():
@@ -137,55 +144,55 @@ def test_conversion_keeps_original_bytes_and_rollback_restores_them_exactly():
     after, change = converted(original)
     for key, value in original["data"].items():
         assert after["data"][key] == value
-    assert after["metadata"]["annotations"][rm.ADDED_KEYS_ANNOTATION] == ",".join(sorted(change["added_keys"]))
-    keys, drop = mp.secret_removal(rm.decode_secret_data(after["data"]), after["metadata"]["annotations"])
-    restored = jsonpatch.apply_patch(after, mp.secret_removal_patch(after, keys, drop))
+    assert after["metadata"]["annotations"][sp.ADDED_KEYS_ANNOTATION] == ",".join(sorted(change.added_keys))
+    keys, drop = sp.removal(ks.decode_data(after["data"]), after["metadata"]["annotations"])
+    restored = jsonpatch.apply_patch(after, sp.removal_patch(after, keys, drop))
     assert restored == original
 
 
 def test_patch_adds_data_and_annotations_maps_when_absent():
     bare = {"metadata": {"name": "s", "namespace": NS, "resourceVersion": "3"}, "data": None}
-    patch = mp.secret_add_patch(bare, {"RCLONE_CONFIG_S3_TYPE": "s3"}, "RCLONE_CONFIG_S3_TYPE")
+    patch = sp.add_patch(bare, {"RCLONE_CONFIG_S3_TYPE": "s3"}, "RCLONE_CONFIG_S3_TYPE")
     assert patch[0] == {"op": "replace", "path": "/metadata/resourceVersion", "value": "3"}
     result = jsonpatch.apply_patch(dict(bare, data=None), patch)
     assert result["data"] == {"RCLONE_CONFIG_S3_TYPE": b64("s3")}
-    assert result["metadata"]["annotations"] == {rm.ADDED_KEYS_ANNOTATION: "RCLONE_CONFIG_S3_TYPE"}
+    assert result["metadata"]["annotations"] == {sp.ADDED_KEYS_ANNOTATION: "RCLONE_CONFIG_S3_TYPE"}
 
 
 @pytest.mark.parametrize("policy,action,overwritten", [
-    ("fail", mp.ACTION_CONFLICT, []),
-    ("keep", mp.ACTION_CONVERTED, []),
-    ("overwrite", mp.ACTION_CONVERTED, ["RCLONE_CONFIG_S3_ENDPOINT"]),
+    ("fail", status.ACTION_CONFLICT, []),
+    ("keep", status.ACTION_CONVERTED, []),
+    ("overwrite", status.ACTION_CONVERTED, ["RCLONE_CONFIG_S3_ENDPOINT"]),
 ])
 def test_on_conflict(policy, action, overwritten):
     data = dict(ENV_DATA, RCLONE_CONFIG_S3_ENDPOINT="http://elsewhere:9000")
-    change = mp.secret_change(data, {}, ["s3"], "minio", policy)
-    assert change["action"] == action
-    assert change["conflicting_keys"] == ["RCLONE_CONFIG_S3_ENDPOINT"]
-    assert change["overwritten_keys"] == overwritten
-    assert "RCLONE_CONFIG_S3_ENDPOINT" not in change["added_keys"]
+    change = sp.secret_change(data, {}, ["s3"], "minio", policy)
+    assert change.action == action
+    assert change.conflicting_keys == ["RCLONE_CONFIG_S3_ENDPOINT"]
+    assert change.overwritten_keys == overwritten
+    assert "RCLONE_CONFIG_S3_ENDPOINT" not in change.added_keys
     if policy == "keep":
-        assert "RCLONE_CONFIG_S3_ENDPOINT" not in change["keys_to_set"]
+        assert "RCLONE_CONFIG_S3_ENDPOINT" not in change.keys_to_set
 
 
 def test_keep_then_rerun_is_unchanged_and_says_why():
     data = dict(ENV_DATA, RCLONE_CONFIG_S3_ENDPOINT="http://elsewhere:9000")
-    first = mp.secret_change(data, {}, ["s3"], "minio", "keep")
-    second = mp.secret_change(rm.apply_keys(data, first["keys_to_set"]), {}, ["s3"], "minio", "keep")
-    assert second["action"] == mp.ACTION_UNCHANGED and "kept" in second["reason"]
+    first = sp.secret_change(data, {}, ["s3"], "minio", "keep")
+    second = sp.secret_change(rm.apply_keys(data, first.keys_to_set), {}, ["s3"], "minio", "keep")
+    assert second.action == status.ACTION_UNCHANGED and "kept" in second.reason
 
 
 def test_overwritten_keys_are_not_recorded_for_rollback():
     data = dict(ENV_DATA, RCLONE_CONFIG_S3_ENDPOINT="http://elsewhere:9000")
-    change = mp.secret_change(data, {}, ["s3"], "minio", "overwrite")
-    assert "RCLONE_CONFIG_S3_ENDPOINT" not in change["annotation"].split(",")
+    change = sp.secret_change(data, {}, ["s3"], "minio", "overwrite")
+    assert "RCLONE_CONFIG_S3_ENDPOINT" not in change.annotation.split(",")
 
 
 def test_secret_change_actions_for_bad_inputs():
-    assert mp.secret_change(None, {}, ["s3"], "auto", "fail")["action"] == mp.ACTION_BLOCKED
-    assert mp.secret_change({"token": "x"}, {}, ["s3"], "auto", "fail")["action"] == mp.ACTION_SKIPPED
-    change = mp.secret_change({"AWS_ACCESS_KEY_ID": "x"}, {}, ["s3"], "auto", "fail")
-    assert change["action"] == mp.ACTION_BLOCKED and "AWS_SECRET_ACCESS_KEY" in change["reason"]
+    assert sp.secret_change(None, {}, ["s3"], "auto", "fail").action == status.ACTION_BLOCKED
+    assert sp.secret_change({"token": "x"}, {}, ["s3"], "auto", "fail").action == status.ACTION_SKIPPED
+    change = sp.secret_change({"AWS_ACCESS_KEY_ID": "x"}, {}, ["s3"], "auto", "fail")
+    assert change.action == status.ACTION_BLOCKED and "AWS_SECRET_ACCESS_KEY" in change.reason
 
 
 def test_nested_children_and_explainer_each_get_a_status():
@@ -195,21 +202,21 @@ def test_nested_children_and_explainer_each_get_a_status():
     ])
     explainer = {"type": "AnchorTabular", "modelUri": "s3://bucket/explainer", "serviceAccountName": "seldon-s3-sa"}
     inventory = seed_inventory(deployments=[sdep("nested", graph, explainer)])
-    report, _unused = mp.plan_storage(inventory)
+    report = sr.storage_report(inventory)
     statuses = dict((n["ref"], (n["status"], n["depth"])) for n in report["nodes"])
     assert statuses == {
-        "default/a": (mp.CONVERTIBLE, 1),
-        "default/b": (mp.NEEDS_SECRET_REF, 1),
-        "default/c": (mp.NO_CREDENTIALS, 2),
-        "default/.explainer": (mp.NEEDS_SECRET_REF, 0),
+        "default/a": (status.CONVERTIBLE, 1),
+        "default/b": (status.NEEDS_SECRET_REF, 1),
+        "default/c": (status.NO_CREDENTIALS, 2),
+        "default/.explainer": (status.NEEDS_SECRET_REF, 0),
     }
-    outcomes = dict((o["ref"], o["action"]) for o in mp.desired_secret_refs(inventory.deployments[0], inventory))
+    outcomes = dict((o["ref"], o["action"]) for o in rp.desired_refs(inventory.deployments[0], inventory))
     assert outcomes["default/b"] == "set" and outcomes["default/.explainer"] == "set"
     patched = jsonpatch.apply_patch(inventory.deployments[0],
-                                    mp.sdep_set_patch(inventory.deployments[0], mp.desired_secret_refs(
+                                    rp.set_patch(inventory.deployments[0], rp.desired_refs(
                                         inventory.deployments[0], inventory)))
     assert patched["spec"]["predictors"][0]["explainer"]["envSecretRefName"] == "seldon-s3-secret"
-    assert mp.recorded_secret_refs(patched) == {"default/.explainer": "seldon-s3-secret", "default/b": "seldon-s3-secret"}
+    assert rp.recorded_refs(patched) == {"default/.explainer": "seldon-s3-secret", "default/b": "seldon-s3-secret"}
 
 
 @pytest.mark.parametrize("deployment,secrets,service_accounts,needle", [
@@ -239,34 +246,34 @@ def test_nested_children_and_explainer_each_get_a_status():
     (sdep("bad-remote", model(uri="my-minio:bucket")), [], [], "letters, digits and _ only"),
 ])
 def test_blocked_cases_are_reported_by_name(deployment, secrets, service_accounts, needle):
-    inventory = mp.Inventory(secrets=secrets, service_accounts=service_accounts, deployments=[deployment])
-    report, _unused = mp.plan_storage(inventory)
+    inventory = inv.Inventory(secrets=secrets, service_accounts=service_accounts, deployments=[deployment])
+    report = sr.storage_report(inventory)
     (node_report,) = report["nodes"]
-    assert node_report["status"] == mp.BLOCKED
+    assert node_report["status"] == status.BLOCKED
     assert needle in node_report["reason"]
     assert report["ready_for_upgrade"] is False
 
 
 def test_missing_secret_is_reported_in_secrets():
-    inventory = mp.Inventory(deployments=[sdep("d", model(envSecretRefName="nope"))])
-    report, _unused = mp.plan_storage(inventory)
-    assert report["secrets"][0]["status"] == mp.SECRET_MISSING
+    inventory = inv.Inventory(deployments=[sdep("d", model(envSecretRefName="nope"))])
+    report = sr.storage_report(inventory)
+    assert report["secrets"][0]["status"] == status.SECRET_MISSING
 
 
 @pytest.mark.parametrize("uri", ["pvc://claim/model", "/mnt/models", "gs://public-bucket/model"])
 def test_no_credentials_needed(uri):
-    inventory = mp.Inventory(service_accounts=[service_account("default")], deployments=[sdep("d", model(uri=uri))])
-    report, _unused = mp.plan_storage(inventory)
-    assert report["nodes"][0]["status"] == mp.NO_CREDENTIALS
+    inventory = inv.Inventory(service_accounts=[service_account("default")], deployments=[sdep("d", model(uri=uri))])
+    report = sr.storage_report(inventory)
+    assert report["nodes"][0]["status"] == status.NO_CREDENTIALS
     assert report["ready_for_upgrade"] is True
 
 
 def test_private_gcs_through_service_account_needs_a_secret_ref():
     gcs = secret("gcs-creds", {"gcloud-application-credentials.json": json.dumps({"type": "service_account"})})
-    inventory = mp.Inventory(secrets=[gcs], service_accounts=[service_account("gcs-sa", ["gcs-creds"])],
+    inventory = inv.Inventory(secrets=[gcs], service_accounts=[service_account("gcs-sa", ["gcs-creds"])],
                              deployments=[sdep("d", model(uri="gs://private/model", serviceAccountName="gcs-sa"))])
-    report, _unused = mp.plan_storage(inventory)
-    assert report["nodes"][0]["status"] == mp.NEEDS_SECRET_REF
+    report = sr.storage_report(inventory)
+    assert report["nodes"][0]["status"] == status.NEEDS_SECRET_REF
     assert report["secrets"][0]["keys_to_add"] == ["RCLONE_CONFIG_GS_ANONYMOUS", "RCLONE_CONFIG_GS_SERVICE_ACCOUNT_CREDENTIALS",
                                                    "RCLONE_CONFIG_GS_TYPE"]
 
@@ -275,12 +282,12 @@ def test_default_env_secret_ref_name_applies_and_node_secret_overrides():
     inventory = seed_inventory(default_env_secret_ref_name="seldon-init-container-secret",
                                deployments=[sdep("uses-default", model()),
                                             sdep("sa-with-default", model(serviceAccountName="seldon-s3-sa"))])
-    report, _unused = mp.plan_storage(inventory)
+    report = sr.storage_report(inventory)
     nodes = by_deployment(report)
-    assert nodes[("uses-default", "default/classifier")]["credentials"] == mp.VIA_DEFAULT_SECRET
-    assert nodes[("uses-default", "default/classifier")]["status"] == mp.CONVERTIBLE
+    assert nodes[("uses-default", "default/classifier")]["credentials"] == status.VIA_DEFAULT_SECRET
+    assert nodes[("uses-default", "default/classifier")]["status"] == status.CONVERTIBLE
     # the default secret has S3 credentials, so it is what the init container reads
-    assert nodes[("sa-with-default", "default/classifier")]["status"] == mp.CONVERTIBLE
+    assert nodes[("sa-with-default", "default/classifier")]["status"] == status.CONVERTIBLE
 
 
 def test_default_secret_without_s3_falls_back_to_service_account_secret_ref():
@@ -288,16 +295,16 @@ def test_default_secret_without_s3_falls_back_to_service_account_secret_ref():
         default_env_secret_ref_name="unrelated",
         secrets=[secret("unrelated", {"FOO": "x"}), secret("seldon-s3-secret", SA_DATA, SEED_ANNOTATIONS)],
         deployments=[sdep("sa", model(serviceAccountName="seldon-s3-sa"))])
-    report, _unused = mp.plan_storage(inventory)
-    assert report["nodes"][0]["status"] == mp.NEEDS_SECRET_REF
+    report = sr.storage_report(inventory)
+    assert report["nodes"][0]["status"] == status.NEEDS_SECRET_REF
 
 
 def test_last_s3_secret_of_a_service_account_wins_and_missing_ones_are_skipped():
-    inventory = mp.Inventory(
+    inventory = inv.Inventory(
         secrets=[secret("first", SA_DATA), secret("second", SA_DATA)],
         service_accounts=[service_account("sa", ["gone", "first", "second"])],
         deployments=[sdep("d", model(serviceAccountName="sa"))])
-    report, _unused = mp.plan_storage(inventory)
+    report = sr.storage_report(inventory)
     assert report["nodes"][0]["secret"] == "second"
 
 
@@ -307,7 +314,7 @@ def test_hand_written_initializer_and_image_pin_are_noted():
     inventory = seed_inventory(deployments=[sdep("custom", model(envSecretRefName="seldon-init-container-secret",
                                                                  storageInitializerImage="kfserving/si:v0.6.1"),
                                                  component_specs=specs)])
-    report, _unused = mp.plan_storage(inventory)
+    report = sr.storage_report(inventory)
     node_report = report["nodes"][0]
     assert node_report["custom_initializer"] == "classifier-model-initializer"
     assert "migrate it by hand" in node_report["reason"] and "kfserving/si:v0.6.1" in node_report["reason"]
@@ -315,28 +322,28 @@ def test_hand_written_initializer_and_image_pin_are_noted():
 
 
 def test_custom_container_with_model_uri_is_ignored_not_counted():
-    inventory = mp.Inventory(deployments=[sdep("custom", {"name": "c", "modelUri": "s3://b/m"})])
-    report, _unused = mp.plan_storage(inventory)
+    inventory = inv.Inventory(deployments=[sdep("custom", {"name": "c", "modelUri": "s3://b/m"})])
+    report = sr.storage_report(inventory)
     assert report["nodes"] == [] and len(report["ignored_nodes"]) == 1
     assert report["ready_for_upgrade"] is True
 
 
 def test_secret_name_option_covers_nodes_without_credentials():
-    inventory = mp.Inventory(secrets=[secret("shared", ENV_DATA)], service_accounts=[service_account("default")],
+    inventory = inv.Inventory(secrets=[secret("shared", ENV_DATA)], service_accounts=[service_account("default")],
                              deployments=[sdep("d", model())])
-    outcomes = mp.desired_secret_refs(inventory.deployments[0], inventory, secret_name="shared")
+    outcomes = rp.desired_refs(inventory.deployments[0], inventory, secret_name="shared")
     assert [(o["action"], o["secret"]) for o in outcomes] == [("set", "shared")]
-    outcomes = mp.desired_secret_refs(inventory.deployments[0], inventory, secret_name="absent")
-    assert outcomes[0]["action"] == mp.ACTION_BLOCKED
+    outcomes = rp.desired_refs(inventory.deployments[0], inventory, secret_name="absent")
+    assert outcomes[0]["action"] == status.ACTION_BLOCKED
 
 
 def test_sdep_rollback_removes_exactly_what_was_set():
     inventory = seed_inventory()
     original = inventory.deployments[1]
-    patched = jsonpatch.apply_patch(original, mp.sdep_set_patch(original, mp.desired_secret_refs(original, inventory)))
-    outcomes = mp.removal_outcomes(patched)
-    assert [o["action"] for o in outcomes] == [mp.ACTION_REMOVED]
-    restored = jsonpatch.apply_patch(patched, mp.sdep_removal_patch(patched, outcomes))
+    patched = jsonpatch.apply_patch(original, rp.set_patch(original, rp.desired_refs(original, inventory)))
+    outcomes = rp.removal_nodes(patched)
+    assert [o["action"] for o in outcomes] == [status.ACTION_REMOVED]
+    restored = jsonpatch.apply_patch(patched, rp.removal_patch(patched, outcomes))
     restored["metadata"].pop("annotations")
     assert restored == original
 
@@ -344,54 +351,54 @@ def test_sdep_rollback_removes_exactly_what_was_set():
 def test_sdep_rollback_leaves_a_reference_changed_since():
     inventory = seed_inventory()
     original = inventory.deployments[1]
-    patched = jsonpatch.apply_patch(original, mp.sdep_set_patch(original, mp.desired_secret_refs(original, inventory)))
+    patched = jsonpatch.apply_patch(original, rp.set_patch(original, rp.desired_refs(original, inventory)))
     patched["spec"]["predictors"][0]["graph"]["envSecretRefName"] = "someone-else"
-    outcomes = mp.removal_outcomes(patched)
-    assert outcomes[0]["action"] == mp.ACTION_SKIPPED and "changed since" in outcomes[0]["reason"]
-    restored = jsonpatch.apply_patch(patched, mp.sdep_removal_patch(patched, outcomes))
+    outcomes = rp.removal_nodes(patched)
+    assert outcomes[0]["action"] == status.ACTION_SKIPPED and "changed since" in outcomes[0]["reason"]
+    restored = jsonpatch.apply_patch(patched, rp.removal_patch(patched, outcomes))
     assert restored["spec"]["predictors"][0]["graph"]["envSecretRefName"] == "someone-else"
-    assert mp.SECRET_REFS_ANNOTATION not in restored["metadata"]["annotations"]
+    assert rp.SECRET_REFS_ANNOTATION not in restored["metadata"]["annotations"]
 
 
 def test_recorded_refs_survive_bad_annotations():
-    assert mp.recorded_secret_refs(sdep("d", model(), annotations={mp.SECRET_REFS_ANNOTATION: "not json"})) == {}
-    assert mp.recorded_secret_refs(sdep("d", model(), annotations={mp.SECRET_REFS_ANNOTATION: "[1]"})) == {}
+    assert rp.recorded_refs(sdep("d", model(), annotations={rp.SECRET_REFS_ANNOTATION: "not json"})) == {}
+    assert rp.recorded_refs(sdep("d", model(), annotations={rp.SECRET_REFS_ANNOTATION: "[1]"})) == {}
 
 
 def test_diff_shows_key_names_with_redacted_values():
     decoded = dict(ENV_DATA)
-    change = mp.secret_change(decoded, {}, ["s3"], "minio", "fail")
-    before, after = mp.secret_diff(decoded, change["keys_to_set"], None, None, change["annotation"])
-    assert set(before["data"].values()) == {mp.REDACTED} == set(after["data"].values())
-    assert set(after["data"]) == set(decoded) | set(change["keys_to_set"])
+    change = sp.secret_change(decoded, {}, ["s3"], "minio", "fail")
+    before, after = sp.diff(decoded, change.keys_to_set, None, None, change.annotation)
+    assert set(before["data"].values()) == {status.REDACTED} == set(after["data"].values())
+    assert set(after["data"]) == set(decoded) | set(change.keys_to_set)
     dumped = json.dumps([before, after])
-    for value in list(decoded.values()) + list(change["keys_to_set"].values()):
+    for value in list(decoded.values()) + list(change.keys_to_set.values()):
         if len(value) > 6:
             assert value not in dumped and b64(value) not in dumped
 
 
 def test_seldon_settings_from_controller_and_configmap():
     controller = {"spec": {"template": {"spec": {"containers": [{"name": "manager", "env": [
-        {"name": mp.DEFAULT_ENV_SECRET_ENV, "value": "seldon-default"},
-        {"name": mp.RELATED_IMAGE_ENV, "value": ""}]}]}}}}
+        {"name": ss.DEFAULT_ENV_SECRET_ENV, "value": "seldon-default"},
+        {"name": ss.RELATED_IMAGE_ENV, "value": ""}]}]}}}}
     configmap = {"data": {"storageInitializer": json.dumps({"image": "kfserving/storage-initializer:v0.6.1"}),
                           "credentials": json.dumps({"s3": {"s3AccessKeyIDName": "id"}})}}
-    settings_ = mp.seldon_settings(controller, configmap)
-    assert settings_["default_env_secret_ref_name"] == "seldon-default"
-    assert settings_["default_env_secret_ref_name_source"] == "controller"
-    assert settings_["storage_initializer_image"] == "kfserving/storage-initializer:v0.6.1"
-    assert settings_["credentials_config"]["s3_access_key_id_name"] == "id"
-    assert settings_["credentials_config"]["s3_secret_access_key_name"] == "awsSecretAccessKey"
-    overridden = mp.seldon_settings(controller, configmap, "", {"s3_access_key_id_name": "mine", "s3_endpoint": None})
-    assert overridden["default_env_secret_ref_name"] == "" and overridden["default_env_secret_ref_name_source"] == "option"
-    assert overridden["credentials_config"]["s3_access_key_id_name"] == "mine"
+    settings_ = ss.seldon_settings(controller, configmap)
+    assert settings_.default_env_secret_ref_name == "seldon-default"
+    assert settings_.default_env_secret_ref_name_source == "controller"
+    assert settings_.storage_initializer_image == "kfserving/storage-initializer:v0.6.1"
+    assert settings_.credentials_config["s3_access_key_id_name"] == "id"
+    assert settings_.credentials_config["s3_secret_access_key_name"] == "awsSecretAccessKey"
+    overridden = ss.seldon_settings(controller, configmap, "", {"s3_access_key_id_name": "mine", "s3_endpoint": None})
+    assert overridden.default_env_secret_ref_name == "" and overridden.default_env_secret_ref_name_source == "option"
+    assert overridden.credentials_config["s3_access_key_id_name"] == "mine"
 
 
 def test_seldon_settings_value_from_warns():
     controller = {"spec": {"template": {"spec": {"containers": [{"env": [
-        {"name": mp.DEFAULT_ENV_SECRET_ENV, "valueFrom": {"configMapKeyRef": {"name": "x", "key": "y"}}}]}]}}}}
-    assert mp.seldon_settings(controller, None)["warnings"]
-    assert mp.seldon_settings(None, None)["default_env_secret_ref_name"] == ""
+        {"name": ss.DEFAULT_ENV_SECRET_ENV, "valueFrom": {"configMapKeyRef": {"name": "x", "key": "y"}}}]}]}}}}
+    assert ss.seldon_settings(controller, None).warnings
+    assert ss.seldon_settings(None, None).default_env_secret_ref_name == ""
 
 
 class FakeAccess:
@@ -411,20 +418,20 @@ class FakeAccess:
 
 def test_read_seldon_settings_turns_failures_into_warnings_and_skips_needless_gets():
     access = FakeAccess({}, failing=("Deployment",))
-    result = mp.read_seldon_settings(access, {"read_seldon_config": True, "seldon_namespace": "seldon-system"},
+    result = ss.read(access, {"read_seldon_config": True, "seldon_namespace": "seldon-system"},
                                      RuntimeError)
-    assert any("403 Forbidden" in w for w in result["warnings"]) and any("not found" in w for w in result["warnings"])
+    assert any("403 Forbidden" in w for w in result.warnings) and any("not found" in w for w in result.warnings)
     access = FakeAccess({})
-    mp.read_seldon_settings(access, {"read_seldon_config": True, "default_env_secret_ref_name": "x"})
+    ss.read(access, {"read_seldon_config": True, "default_env_secret_ref_name": "x"})
     assert access.calls == [("get", "ConfigMap")]
     access = FakeAccess({})
-    mp.read_seldon_settings(access, {"read_seldon_config": False})
+    ss.read(access, {"read_seldon_config": False})
     assert access.calls == []
 
 
 def test_load_inventory_lists_each_kind_once():
     access = FakeAccess({})
-    mp.load_inventory(access, {"namespaces": ["a", "b"]}, mp.seldon_settings(None, None))
+    inv.load(access, {"namespaces": ["a", "b"]}, ss.seldon_settings(None, None))
     assert sorted(access.calls) == [("list", "Secret"), ("list", "SeldonDeployment"), ("list", "ServiceAccount")]
 
 
@@ -451,17 +458,17 @@ def test_no_secret_value_in_reports_outcomes_or_diffs(values, endpoint_key, prov
                                         secret("rclone-only", rclone_data)],
                                deployments=seed_inventory().deployments + [
                                    sdep("rclone", model(envSecretRefName="rclone-only"))])
-    report, _unused = mp.plan_storage(inventory)
+    report = sr.storage_report(inventory)
     visible = [report]
     for obj in inventory.deployments:
-        visible.append(mp.desired_secret_refs(obj, inventory))
+        visible.append(rp.desired_refs(obj, inventory))
     for obj in inventory.secrets.values():
-        decoded = rm.decode_secret_data(obj["data"])
-        change = mp.secret_change(decoded, obj["metadata"].get("annotations"), ["s3"], "auto", "fail")
-        visible.append(dict((k, v) for k, v in change.items() if k != "keys_to_set"))
-        visible.append(mp.secret_diff(decoded, change["keys_to_set"], None, None, change["annotation"]))
+        decoded = ks.decode_data(obj["data"])
+        change = sp.secret_change(decoded, obj["metadata"].get("annotations"), ["s3"], "auto", "fail")
+        visible.append(dict((k, v) for k, v in change._asdict().items() if k != "keys_to_set"))
+        visible.append(sp.diff(decoded, change.keys_to_set, None, None, change.annotation))
     dumped = json.dumps(visible)
     for value in values + [provider_value]:
         assert value not in dumped
         assert b64(value) not in dumped
-        assert rm.normalise_endpoint(value) not in dumped
+        assert ks.normalise_endpoint(value) not in dumped

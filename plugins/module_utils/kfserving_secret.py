@@ -1,0 +1,300 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a kfserving-era credentials Secret says (pure): its format and the S3 or GCS settings
+the kfserving storage initializer got from it.
+
+Two shapes (../shared/seldon-facts.md, docs/modules.md):
+
+* env-style, read by the initializer through ``envFrom``: ``AWS_ACCESS_KEY_ID``,
+  ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL`` (boto3-based initializer; default AWS), or
+  ``S3_ENDPOINT`` with ``S3_USE_HTTPS``/``USE_SSL`` (older minio-based initializers);
+* service-account style, turned into env vars by the operator's credential builder
+  (operator/controllers/resources/credentials/s3/s3_secret.go): ``awsAccessKeyID`` /
+  ``awsSecretAccessKey`` (names configurable in seldon-config) with ``machinelearning.seldon.io/s3-*``
+  annotations (fallback prefix ``serving.kubeflow.org/``); GCS secrets hold
+  ``gcloud-application-credentials.json``.
+
+Values are handled decoded (text). Nothing here returns a value except inside ``S3Settings`` /
+``GcsSettings``, which only rclone_mapping turns into keys to write.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import json
+import re
+from collections import namedtuple
+
+SELDON_ANNOTATION_PREFIX = "machinelearning.seldon.io/"
+KFSERVING_ANNOTATION_PREFIX = "serving.kubeflow.org/"
+RCLONE_CONFIG_PREFIX = "RCLONE_CONFIG_"
+
+# kfserving env-style keys (read by the initializer from the environment).
+ENV_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+ENV_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+ENV_S3_ENDPOINT = "S3_ENDPOINT"
+ENV_S3_USE_HTTPS = "S3_USE_HTTPS"
+ENV_USE_SSL = "USE_SSL"
+ENV_S3_VERIFY_SSL = "S3_VERIFY_SSL"
+ENV_REGION_KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION")
+AZURE_KEYS = ("AZ_CLIENT_ID", "AZ_CLIENT_SECRET", "AZ_SUBSCRIPTION_ID", "AZ_TENANT_ID")
+
+# The Seldon operator's defaults; seldon-config's ``credentials`` entry can rename them.
+DEFAULT_CREDENTIALS_CONFIG = {
+    "s3_access_key_id_name": "awsAccessKeyID",
+    "s3_secret_access_key_name": "awsSecretAccessKey",
+    "s3_endpoint": "",
+    "s3_use_https": "",
+    "gcs_credential_file_name": "gcloud-application-credentials.json",
+}
+
+# Secret formats, as reported.
+FORMAT_ENV = "env"
+FORMAT_SERVICE_ACCOUNT = "service_account"
+FORMAT_GCS = "gcs"
+FORMAT_AZURE = "azure"
+FORMAT_RCLONE = "rclone"
+FORMAT_UNKNOWN = "unknown"
+
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_FALSE_WORDS = ("0", "false", "no", "off")
+
+S3Settings = namedtuple("S3Settings", "format access_key_id secret_access_key endpoint region no_check_certificate")
+S3Settings.__doc__ = """S3 connection settings of a kfserving secret; ``endpoint`` "" means AWS."""
+GcsSettings = namedtuple("GcsSettings", "service_account_credentials")
+Extracted = namedtuple("Extracted", "settings problem notes")
+Extracted.__doc__ = """``settings`` (S3Settings/GcsSettings) or None; ``problem``: why incomplete
+credentials cannot be used ("" when fine or absent); ``notes``: repairs made (never values)."""
+
+
+# --------------------------------------------------------------------------- Secret data
+
+def decode_data(data):
+    """Decode a Secret's ``data`` (base64) into text; undecodable values map to None."""
+    decoded = {}
+    for key, encoded in (data or {}).items():
+        try:
+            decoded[key] = base64.b64decode(encoded or "", validate=True).decode("utf-8")
+        except (binascii.Error, ValueError, TypeError):
+            decoded[key] = None
+    return decoded
+
+
+def encode_value(value):
+    """Base64 text for a Secret's ``data`` field."""
+    return base64.b64encode(value.encode("utf-8")).decode("ascii")
+
+
+# --------------------------------------------------------------------------- operator settings
+
+def credentials_config(overrides=None):
+    """Seldon's credential-builder settings with ``overrides`` (empty values ignored) applied."""
+    config = dict(DEFAULT_CREDENTIALS_CONFIG)
+    for key, value in (overrides or {}).items():
+        if key in config and value not in (None, ""):
+            config[key] = value
+    return config
+
+
+def credentials_config_from_seldon_config(raw_json):
+    """Our settings from seldon-config's ``credentials`` JSON (``{"s3": {...}, "gcs": {...}}``)."""
+    try:
+        parsed = json.loads(raw_json or "{}")
+    except ValueError:
+        return {}
+    s3 = parsed.get("s3") or {}
+    gcs = parsed.get("gcs") or {}
+    return {
+        "s3_access_key_id_name": s3.get("s3AccessKeyIDName", ""),
+        "s3_secret_access_key_name": s3.get("s3SecretAccessKeyName", ""),
+        "s3_endpoint": s3.get("s3Endpoint", ""),
+        "s3_use_https": s3.get("s3UseHttps", ""),
+        "gcs_credential_file_name": gcs.get("gcsCredentialFileName", ""),
+    }
+
+
+# --------------------------------------------------------------------------- formats
+
+def detect_format(decoded, config=None):
+    """Which credential shape a Secret holds, by its keys (first match wins).
+
+    ``env`` (AWS_* keys) > ``service_account`` (awsSecretAccessKey or the configured name) >
+    ``gcs`` (gcloud-application-credentials.json) > ``azure`` (AZ_* keys) > ``rclone`` (only
+    RCLONE_CONFIG_* keys) > ``unknown``.
+    """
+    config = credentials_config(config)
+    keys = set(decoded or {})
+    if ENV_ACCESS_KEY_ID in keys or ENV_SECRET_ACCESS_KEY in keys:
+        return FORMAT_ENV
+    if config["s3_secret_access_key_name"] in keys or config["s3_access_key_id_name"] in keys:
+        return FORMAT_SERVICE_ACCOUNT
+    if config["gcs_credential_file_name"] in keys:
+        return FORMAT_GCS
+    if any(key in keys for key in AZURE_KEYS):
+        return FORMAT_AZURE
+    if any(key.startswith(RCLONE_CONFIG_PREFIX) for key in keys):
+        return FORMAT_RCLONE
+    return FORMAT_UNKNOWN
+
+
+def is_s3_service_account_secret(decoded, config=None):
+    """The operator's test for an S3 secret listed by a service account: the secret-key key exists."""
+    return credentials_config(config)["s3_secret_access_key_name"] in (decoded or {})
+
+
+def is_gcs_secret(decoded, config=None):
+    """The operator's test for a GCS secret listed by a service account."""
+    return credentials_config(config)["gcs_credential_file_name"] in (decoded or {})
+
+
+# --------------------------------------------------------------------------- small rules
+
+def flag_means_false(value):
+    """Env-style booleans (S3_USE_HTTPS, USE_SSL, S3_VERIFY_SSL): 0/false/no/off mean false."""
+    return (value or "").strip().lower() in _FALSE_WORDS
+
+
+def annotation_means_http(value):
+    """The operator's ``s3-usehttps`` rule: only the exact value ``"0"`` means plain http."""
+    return value is not None and value.strip() == "0"
+
+
+def normalise_endpoint(endpoint, use_https=True):
+    """Strip whitespace and newlines; add ``https://`` (or ``http://``) when there is no scheme.
+
+    >>> normalise_endpoint("minio.minio-system.svc:9000\\n", use_https=False)
+    'http://minio.minio-system.svc:9000'
+    >>> normalise_endpoint(" https://s3.example.com/ ")
+    'https://s3.example.com/'
+    """
+    text = "".join((endpoint or "").split())
+    if not text:
+        return ""
+    if _SCHEME_RE.match(text):
+        return text
+    return "{0}://{1}".format("https" if use_https else "http", text)
+
+
+def strip_line_end(value):
+    """Drop trailing CR/LF (``echo`` adds one) but nothing else: credentials keep their bytes."""
+    return (value or "").rstrip("\r\n")
+
+
+def annotation_value(annotations, name):
+    """An ``s3-*`` annotation, Seldon prefix first, then the kfserving prefix (operator order)."""
+    annotations = annotations or {}
+    for prefix in (SELDON_ANNOTATION_PREFIX, KFSERVING_ANNOTATION_PREFIX):
+        if prefix + name in annotations:
+            return annotations[prefix + name]
+    return None
+
+
+def env_endpoint(decoded):
+    """Endpoint of an env-style secret: ``(normalised endpoint, repaired)``; ``""`` means AWS.
+
+    ``AWS_ENDPOINT_URL`` (what the boto3-based initializer reads) wins; else ``S3_ENDPOINT`` with
+    ``S3_USE_HTTPS`` / ``USE_SSL`` (what the older minio-based initializers read).
+    """
+    raw = decoded.get(ENV_ENDPOINT_URL) or ""
+    if raw.strip():
+        endpoint = normalise_endpoint(raw)
+        return endpoint, endpoint != raw
+    raw = decoded.get(ENV_S3_ENDPOINT) or ""
+    if raw.strip():
+        insecure = flag_means_false(decoded.get(ENV_S3_USE_HTTPS)) or flag_means_false(decoded.get(ENV_USE_SSL))
+        return normalise_endpoint(raw, use_https=not insecure), raw.strip() != raw
+    return "", False
+
+
+def annotation_endpoint(annotations, config):
+    """Endpoint of a service-account secret: ``(normalised endpoint, repaired)``; ``""`` means AWS.
+
+    ``s3-endpoint`` (host[:port]) with the scheme from ``s3-usehttps`` as the operator builds it,
+    else seldon-config's cluster-wide ``s3Endpoint`` / ``s3UseHttps``.
+    """
+    raw = annotation_value(annotations, "s3-endpoint") or ""
+    if raw.strip():
+        use_https = not annotation_means_http(annotation_value(annotations, "s3-usehttps"))
+        return normalise_endpoint(raw, use_https=use_https), raw.strip() != raw
+    raw = config.get("s3_endpoint") or ""
+    if raw.strip():
+        return normalise_endpoint(raw, use_https=not annotation_means_http(config.get("s3_use_https"))), False
+    return "", False
+
+
+# --------------------------------------------------------------------------- settings
+
+def _text(decoded, key, notes):
+    """``(value, problem)`` of one key: present, UTF-8, a trailing newline dropped (noted)."""
+    if key not in decoded:
+        return None, "key {0} missing".format(key)
+    value = decoded.get(key)
+    if value is None:
+        return None, "key {0} is not UTF-8 text".format(key)
+    if value != strip_line_end(value):
+        notes.append("trailing newline dropped from {0}".format(key))
+        value = strip_line_end(value)
+    if not value:
+        return None, "key {0} is empty".format(key)
+    return value, ""
+
+
+def _key_names(fmt, config):
+    if fmt == FORMAT_ENV:
+        return ENV_ACCESS_KEY_ID, ENV_SECRET_ACCESS_KEY
+    return config["s3_access_key_id_name"], config["s3_secret_access_key_name"]
+
+
+def _connection(fmt, decoded, annotations, config):
+    """``(endpoint, repaired, region, no_check_certificate)`` for the format's own rules."""
+    if fmt == FORMAT_ENV:
+        endpoint, repaired = env_endpoint(decoded)
+        region = next((decoded[key].strip() for key in ENV_REGION_KEYS if (decoded.get(key) or "").strip()), "")
+        return endpoint, repaired, region, flag_means_false(decoded.get(ENV_S3_VERIFY_SSL))
+    endpoint, repaired = annotation_endpoint(annotations, config)
+    region = (annotation_value(annotations, "s3-region") or "").strip()
+    return endpoint, repaired, region, annotation_means_http(annotation_value(annotations, "s3-verifyssl"))
+
+
+def s3_settings(decoded, annotations=None, config=None):
+    """The S3 settings a kfserving secret gives, as ``Extracted``.
+
+    ``settings`` is None with no problem when the secret holds no S3 credentials at all, None with
+    a problem when they are incomplete.
+    """
+    config = credentials_config(config)
+    decoded = decoded or {}
+    notes = []
+    fmt = detect_format(decoded, config)
+    if fmt not in (FORMAT_ENV, FORMAT_SERVICE_ACCOUNT):
+        return Extracted(None, "", notes)
+    values = []
+    for key in _key_names(fmt, config):
+        value, problem = _text(decoded, key, notes)
+        if problem:
+            return Extracted(None, problem, notes)
+        values.append(value)
+    endpoint, repaired, region, no_check_certificate = _connection(fmt, decoded, annotations, config)
+    if repaired:
+        notes.append("endpoint normalised (whitespace removed or scheme added)")
+    return Extracted(S3Settings(fmt, values[0], values[1], endpoint, region, no_check_certificate), "", notes)
+
+
+def gcs_settings(decoded, config=None):
+    """The service-account JSON of a GCS secret, as ``Extracted``."""
+    key = credentials_config(config)["gcs_credential_file_name"]
+    if key not in (decoded or {}):
+        return Extracted(None, "", [])
+    value = decoded.get(key)
+    if value is None:
+        return Extracted(None, "key {0} is not UTF-8 text".format(key), [])
+    try:
+        json.loads(value)
+    except ValueError:
+        return Extracted(None, "key {0} is not valid JSON".format(key), [])
+    return Extracted(GcsSettings(value.strip()), "", [])

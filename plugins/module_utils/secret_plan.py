@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What rclone_secret does to one Secret (pure): the keys it adds, the record it keeps of them
+for the rollback, the JSON patch and the redacted diff.
+
+Only keys are added; original keys and their bytes never change. The names of the added keys are
+recorded in the annotation ``rclone-migration.seldon-ops.io/added-keys`` so that state=absent
+removes exactly those (and only ``RCLONE_*`` keys, whatever the annotation says).
+Values exist only in ``Change.keys_to_set`` and the patch built from it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
+
+ADDED_KEYS_ANNOTATION = "rclone-migration.seldon-ops.io/added-keys"
+
+Change = namedtuple("Change", "action reason added_keys overwritten_keys conflicting_keys keys_to_set annotation")
+Change.__doc__ = """What the conversion does to one secret's data: ``action`` (status.ACTION_*),
+``reason``, key names added / overwritten / conflicting, ``keys_to_set`` (name -> plain value) and
+the new value of the added-keys annotation (None: unchanged)."""
+
+SecretPlan = namedtuple("SecretPlan", "change format patch diff")
+SecretPlan.__doc__ = """A Change for one Secret as read, the secret's format, the JSON patch (None:
+nothing to write) and the ``(before, after)`` diff (None when nothing changes)."""
+
+
+# --------------------------------------------------------------------------- the record of added keys
+
+def added_keys_recorded(annotations):
+    """Key names recorded in our annotation (sorted, no empties)."""
+    raw = (annotations or {}).get(ADDED_KEYS_ANNOTATION)
+    raw = raw if isinstance(raw, str) else ""
+    return sorted(set(part.strip() for part in raw.split(",") if part.strip()))
+
+
+def added_keys_annotation(previous, new_keys):
+    """Annotation value recording ``previous`` plus ``new_keys`` (sorted, comma separated)."""
+    return ",".join(sorted(set(previous or []) | set(new_keys or [])))
+
+
+def keys_to_remove(decoded, annotations):
+    """Keys state=absent removes: the recorded ones still present, and only rclone keys.
+
+    A tampered annotation can therefore never remove an original kfserving key.
+    """
+    return [key for key in added_keys_recorded(annotations)
+            if key in (decoded or {}) and key.startswith(rm.RCLONE_KEY_PREFIX)]
+
+
+# --------------------------------------------------------------------------- adding keys
+
+def _change(action, reason, **fields):
+    values = dict(added_keys=[], overwritten_keys=[], conflicting_keys=[], keys_to_set={}, annotation=None)
+    values.update(fields)
+    return Change(action, reason, **values)
+
+
+def _keys_to_write(decoded, usable, on_conflict):
+    """``(keys_to_set, added, overwritten, conflicts, blocking conversion or None)``."""
+    keys_to_set, added, overwritten, conflicts = {}, set(), set(), set()
+    for conv in usable:
+        keys, blocked = rm.resolve_conflicts(conv.wanted, conv.to_add, conv.conflicts, on_conflict)
+        conflicts.update(conv.conflicts)
+        if blocked:
+            return {}, set(), set(), conflicts, conv
+        keys_to_set.update(keys)
+        added.update(key for key in keys if key not in decoded)
+        overwritten.update(key for key in keys if key in decoded)
+    return keys_to_set, added, overwritten, conflicts, None
+
+
+def _converted_reason(usable, added, overwritten):
+    notes = sorted(set(note for conv in usable for note in conv.notes))
+    reason = "added {0} key(s) for remote(s) {1}".format(
+        len(added), ", ".join(sorted(set(conv.remote.upper() for conv in usable))))
+    if overwritten:
+        reason += "; overwrote {0}".format(", ".join(sorted(overwritten)))
+    return "; ".join([reason] + notes)
+
+
+def secret_change(decoded, annotations, remotes, provider, on_conflict, config=None):
+    """The Change rclone_secret makes to one secret's decoded data (None: secret not found)."""
+    if decoded is None:
+        return _change(st.ACTION_BLOCKED, "secret not found")
+    conversions = [rm.convert_for_remote(decoded, annotations, remote, provider=provider, config=config)
+                   for remote in remotes]
+    blocked = [conv for conv in conversions if conv.status == rm.CONVERSION_BLOCKED]
+    if blocked:
+        return _change(st.ACTION_BLOCKED, "; ".join(conv.reason for conv in blocked))
+    usable = [conv for conv in conversions if conv.status != rm.CONVERSION_NO_SOURCE]
+    if not usable:
+        return _change(st.ACTION_SKIPPED, "; ".join(conv.reason for conv in conversions)
+                       or "no kfserving credentials found")
+    keys_to_set, added, overwritten, conflicts, blocking = _keys_to_write(decoded, usable, on_conflict)
+    if blocking is not None:
+        return _change(st.ACTION_CONFLICT, "existing rclone keys differ from the converted values: {0} "
+                       "(on_conflict=fail)".format(", ".join(blocking.conflicts)), conflicting_keys=sorted(conflicts))
+    if not keys_to_set:
+        reason = "already converted"
+        if conflicts:
+            reason += "; differing rclone keys kept (on_conflict=keep): {0}".format(", ".join(sorted(conflicts)))
+        return _change(st.ACTION_UNCHANGED, reason, conflicting_keys=sorted(conflicts))
+    return _change(st.ACTION_CONVERTED, _converted_reason(usable, added, overwritten),
+                   added_keys=sorted(added), overwritten_keys=sorted(overwritten),
+                   conflicting_keys=sorted(conflicts), keys_to_set=keys_to_set,
+                   annotation=added_keys_annotation(added_keys_recorded(annotations), added))
+
+
+def add_patch(secret, keys_to_set, annotation):
+    """JSON patch adding ``keys_to_set`` (base64-encoded here) and our annotation, guarded."""
+    ops = [json_patch.guard(secret)]
+    encoded = dict((key, ks.encode_value(value)) for key, value in keys_to_set.items())
+    ops.extend(json_patch.set_keys(secret.get("data"), "/data", encoded))
+    if annotation is not None:
+        ops.extend(json_patch.set_annotation(secret, ADDED_KEYS_ANNOTATION, annotation))
+    return ops
+
+
+def diff(decoded, keys_to_set=None, keys_removed=None, annotation_before=None, annotation_after=None):
+    """``(before, after)`` of one secret for --diff: key names with redacted values, our annotation."""
+    before_keys = sorted(decoded or {})
+    after_keys = sorted((set(before_keys) | set(keys_to_set or {})) - set(keys_removed or []))
+    before = {"data": dict((key, st.REDACTED) for key in before_keys)}
+    after = {"data": dict((key, st.REDACTED) for key in after_keys)}
+    if annotation_before is not None:
+        before["annotations"] = {ADDED_KEYS_ANNOTATION: annotation_before}
+    if annotation_after is not None:
+        after["annotations"] = {ADDED_KEYS_ANNOTATION: annotation_after}
+    return before, after
+
+
+def plan_conversion(secret, remotes, provider, on_conflict, config=None):
+    """The SecretPlan of rclone_secret state=present for one Secret as read."""
+    decoded = ks.decode_data(secret.get("data"))
+    annotations = kube_objects.annotations_of(secret)
+    change = secret_change(decoded, annotations, remotes, provider, on_conflict, config)
+    fmt = ks.detect_format(decoded, config)
+    if change.action != st.ACTION_CONVERTED:
+        return SecretPlan(change, fmt, None, None)
+    return SecretPlan(change, fmt, add_patch(secret, change.keys_to_set, change.annotation),
+                      diff(decoded, change.keys_to_set, None, annotations.get(ADDED_KEYS_ANNOTATION), change.annotation))
+
+
+# --------------------------------------------------------------------------- removing keys (rollback)
+
+def removal(decoded, annotations):
+    """Keys state=absent removes and whether our annotation goes too: ``(keys, drop_annotation)``."""
+    if decoded is None:
+        return [], False
+    return keys_to_remove(decoded, annotations), ADDED_KEYS_ANNOTATION in (annotations or {})
+
+
+def removal_patch(secret, keys, drop_annotation):
+    """JSON patch removing ``keys`` and our annotation, guarded (None when there is nothing to remove)."""
+    if not keys and not drop_annotation:
+        return None
+    ops = [json_patch.guard(secret)] + json_patch.remove_keys("/data", keys)
+    if drop_annotation:
+        ops.extend(json_patch.remove_annotation(ADDED_KEYS_ANNOTATION))
+    return ops
+
+
+def plan_removal(secret, config=None):
+    """The SecretPlan of rclone_secret state=absent for one Secret as read."""
+    decoded = ks.decode_data(secret.get("data"))
+    annotations = kube_objects.annotations_of(secret)
+    keys, drop = removal(decoded, annotations)
+    fmt = ks.detect_format(decoded, config)
+    patch = removal_patch(secret, keys, drop)
+    if patch is None:
+        return SecretPlan(_change(st.ACTION_UNCHANGED, "nothing recorded"), fmt, None, None)
+    change = _change(st.ACTION_REMOVED, "removes {0} recorded key(s) and the annotation".format(len(keys)),
+                     added_keys=keys)
+    return SecretPlan(change, fmt, patch, diff(decoded, None, keys, annotations.get(ADDED_KEYS_ANNOTATION), None))
+
+
+# --------------------------------------------------------------------------- which secrets, and the result entry
+
+SecretTarget = namedtuple("SecretTarget", "obj namespace name remotes used_by problem")
+SecretTarget.__doc__ = """A secret to convert: the object as listed (None: not found), the remotes to
+configure, its users and ``problem`` ("" or why it is not converted at all)."""
+
+
+def targets_for_uses(uses, inventory, remote=None):
+    """The SecretTargets of every secret the model nodes use (storage_report.secret_uses).
+
+    With ``remote``, that remote is configured instead, and a secret whose users name another one
+    is not converted (rclone would not find theirs).
+    """
+    targets = []
+    for use in uses:
+        remotes, problem = use.remotes, ""
+        if remote:
+            others = sorted(set(name.upper() for name in use.remotes if name.upper() != remote.upper()))
+            if others:
+                problem = "its users' modelUri name remote(s) {0}, not {1}: rclone would not find them".format(
+                    ", ".join(others), remote.upper())
+            remotes = [remote]
+        targets.append(SecretTarget(inventory.secrets.get((use.namespace, use.name)), use.namespace, use.name,
+                                    remotes, use.used_by, problem))
+    return targets
+
+
+def targets_named(listed, namespaces, name, remote=None, config=None):
+    """The SecretTargets for option ``name``: each listed secret of that name, for ``remote`` or by
+    default ``s3`` (``gs`` for a GCS secret); one not-found target per namespace when none was listed."""
+    if not listed:
+        return [SecretTarget(None, namespace, name, [remote or "s3"], [], "") for namespace in namespaces or [None]]
+    targets = []
+    for obj in listed:
+        fmt = ks.detect_format(ks.decode_data(obj.get("data")), config)
+        default_remote = "gs" if fmt == ks.FORMAT_GCS else "s3"
+        namespace, obj_name = kube_objects.object_key(obj)
+        targets.append(SecretTarget(obj, namespace, obj_name, [remote or default_remote], [], ""))
+    return targets
+
+
+def removal_target(obj):
+    """The SecretTarget of state=absent for one annotated secret."""
+    namespace, name = kube_objects.object_key(obj)
+    return SecretTarget(obj, namespace, name, [], [], "")
+
+
+def entry(target, plan=None, error=""):
+    """rclone_secret's result entry for one secret (names, actions, reasons; never a value)."""
+    result = {"namespace": target.namespace, "name": target.name, "action": st.ACTION_BLOCKED,
+              "reason": target.problem or "not found", "format": "",
+              "remotes": sorted(set(remote.upper() for remote in target.remotes)), "added_keys": [],
+              "overwritten_keys": [], "conflicting_keys": [], "used_by": target.used_by}
+    if plan is None:
+        return result
+    change = plan.change
+    result.update(action=change.action, reason=change.reason, format=plan.format, added_keys=change.added_keys,
+                  overwritten_keys=change.overwritten_keys, conflicting_keys=change.conflicting_keys)
+    if error:
+        result.update(action=st.ACTION_FAILED, reason=error, added_keys=[], overwritten_keys=[], conflicting_keys=[])
+    return result

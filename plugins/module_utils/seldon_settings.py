@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Seldon operator's settings the migration depends on, and the one rule for the storage
+initializer image it injects.
+
+Read from SeldonIO/seldon-core ``operator/controllers/model_initializer_injector.go`` (v1.17.1):
+the operator reads ConfigMap ``seldon-config`` in its own namespace (the name is fixed) on every
+injection, and the env ``RELATED_IMAGE_STORAGE_INITIALIZER`` once at start. Image precedence per
+node: the node's ``storageInitializerImage`` > that env (when not empty) > ``seldon-config``
+``storageInitializer.image`` (when not empty) > the built-in fallback. A ``storageInitializer``
+entry that is not valid JSON makes the operator panic on every injection: no model renders.
+``PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME`` (helm ``predictiveUnit.defaultEnvSecretRefName``)
+is read once at start.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from collections import namedtuple
+
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+
+SELDON_CONFIG_NAME = "seldon-config"
+DEFAULT_ENV_SECRET_ENV = "PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME"
+RELATED_IMAGE_ENV = "RELATED_IMAGE_STORAGE_INITIALIZER"
+STORAGE_INITIALIZER_KEY = "storageInitializer"
+# The operator's fallback when neither the controller env nor seldon-config names an image.
+OPERATOR_DEFAULT_INITIALIZER = "docker.io/seldonio/rclone-storage-initializer:latest"
+
+SOURCE_NODE = "storageInitializerImage"
+SOURCE_CONTROLLER_ENV = "controller env " + RELATED_IMAGE_ENV
+SOURCE_SELDON_CONFIG = "seldon-config storageInitializer"
+SOURCE_OPERATOR_DEFAULT = "operator default"
+
+InitializerImage = namedtuple("InitializerImage", "image source configmap_image controller_env_image problem")
+InitializerImage.__doc__ = """The image the operator injects and where it comes from (SOURCE_*), the two
+configured values as read, and ``problem`` ("" or why the operator cannot inject at all)."""
+
+
+class Settings(namedtuple("Settings", "default_env_secret_ref_name default_env_secret_ref_name_source "
+                                      "credentials_config storage_initializer_image "
+                                      "storage_initializer_image_source warnings")):
+    """The operator settings a plan uses; ``warnings`` say which could not be read."""
+
+    __slots__ = ()
+
+    def public(self):
+        """The settings as modules report them (no warnings: those are task warnings)."""
+        reported = self._asdict()
+        reported.pop("warnings")
+        return dict(reported)
+
+
+def controller_env(controller, name):
+    """``(value, found)`` of an env var on the controller Deployment's containers.
+
+    ``found`` is True with value None when the variable comes from ``valueFrom`` (not readable here).
+    """
+    for container in kube_objects.as_list(kube_objects.pod_spec_of(controller).get("containers")):
+        for env in kube_objects.as_list(kube_objects.as_dict(container).get("env")):
+            env = kube_objects.as_dict(env)
+            if env.get("name") == name:
+                if "valueFrom" in env:
+                    return None, True
+                return env.get("value") or "", True
+    return "", False
+
+
+def configured_initializer(configmap):
+    """``(image, problem)`` of seldon-config's ``storageInitializer`` JSON ("" when not set)."""
+    raw = kube_objects.as_dict(kube_objects.as_dict(configmap).get("data")).get(STORAGE_INITIALIZER_KEY)
+    if not raw:
+        return "", ""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return "", ("seldon-config storageInitializer is not valid JSON: the operator fails every "
+                    "model it renders until it is fixed")
+    image = kube_objects.as_dict(parsed).get("image")
+    return (image if isinstance(image, str) else ""), ""
+
+
+def initializer_image(controller, configmap, node_image=""):
+    """The storage initializer image the operator injects for a node (see the module docstring).
+
+    ``controller`` and ``configmap`` as read (None when absent); ``node_image`` the node's own
+    ``storageInitializerImage``.
+    """
+    env_image = controller_env(controller, RELATED_IMAGE_ENV)[0] or ""
+    configmap_image, problem = configured_initializer(configmap)
+    if node_image:
+        image, source = node_image, SOURCE_NODE
+    elif env_image:
+        image, source = env_image, SOURCE_CONTROLLER_ENV
+    elif configmap_image:
+        image, source = configmap_image, SOURCE_SELDON_CONFIG
+    else:
+        image, source = OPERATOR_DEFAULT_INITIALIZER, SOURCE_OPERATOR_DEFAULT
+    return InitializerImage(image, source, configmap_image, env_image, problem)
+
+
+def _default_env_secret(controller, option):
+    """``(name, source, warnings)`` of the default envSecretRefName: the option, else the controller env."""
+    if option is not None:
+        return option, "option", []
+    if controller is None:
+        return "", "none", []
+    value, found = controller_env(controller, DEFAULT_ENV_SECRET_ENV)
+    if found and value is None:
+        return "", "none", ["{0} on the controller comes from valueFrom; give default_env_secret_ref_name".format(
+            DEFAULT_ENV_SECRET_ENV)]
+    if value:
+        return value, "controller", []
+    return "", "none", []
+
+
+def seldon_settings(controller, configmap, default_env_secret_ref_name=None, credentials_overrides=None):
+    """The Settings from what was read (controller Deployment and seldon-config, either may be None)."""
+    default_name, default_source, warnings = _default_env_secret(controller, default_env_secret_ref_name)
+    data = kube_objects.as_dict(kube_objects.as_dict(configmap).get("data"))
+    config = ks.credentials_config_from_seldon_config(data.get("credentials"))
+    config.update(dict((key, value) for key, value in (credentials_overrides or {}).items() if value not in (None, "")))
+    image = initializer_image(controller, configmap)
+    if image.problem:
+        warnings.append(image.problem)
+    return Settings(default_name, default_source, ks.credentials_config(config), image.image, image.source, warnings)
+
+
+# --------------------------------------------------------------------------- reading, through a KubeAccess
+
+ARG_SPEC = {
+    "namespaces": {"type": "list", "elements": "str"},
+    "seldon_namespace": {"type": "str", "default": "seldon-system"},
+    "seldon_controller_name": {"type": "str", "default": "seldon-controller-manager"},
+    "read_seldon_config": {"type": "bool", "default": True},
+    "default_env_secret_ref_name": {"type": "str"},
+    "credentials_config": {
+        "type": "dict",
+        "options": {
+            "s3_access_key_id_name": {"type": "str"},
+            "s3_secret_access_key_name": {"type": "str"},
+            "s3_endpoint": {"type": "str"},
+            "s3_use_https": {"type": "str"},
+            "gcs_credential_file_name": {"type": "str"},
+        },
+    },
+}
+
+
+def read(access, params, error_type=Exception):
+    """GET the controller Deployment and seldon-config (when asked) and derive the Settings.
+
+    A read that fails (403, 404, ...) becomes a warning: the Seldon defaults apply. The controller
+    is not read when the option ``default_env_secret_ref_name`` is given.
+    """
+    found = {"Deployment": None, "ConfigMap": None}
+    warnings = []
+    if params.get("read_seldon_config", True):
+        namespace = params.get("seldon_namespace") or "seldon-system"
+        reads = [("ConfigMap", SELDON_CONFIG_NAME)]
+        if params.get("default_env_secret_ref_name") is None:
+            reads.insert(0, ("Deployment", params.get("seldon_controller_name") or "seldon-controller-manager"))
+        for kind, name in reads:
+            try:
+                found[kind] = access.get(kind, namespace, name)
+            except error_type as exc:
+                warnings.append("cannot read {0} {1}/{2} ({3}); using Seldon defaults".format(kind, namespace, name, exc))
+                continue
+            if found[kind] is None:
+                warnings.append("{0} {1}/{2} not found; using Seldon defaults".format(kind, namespace, name))
+    settings = seldon_settings(found["Deployment"], found["ConfigMap"], params.get("default_env_secret_ref_name"),
+                               params.get("credentials_config"))
+    return settings._replace(warnings=warnings + settings.warnings)
