@@ -111,6 +111,29 @@ def restart_plan(kind, obj, restarted_at, check_mode=False):
     return RestartPlan(action, reason, patch)
 
 
+def restart_diff(entries, previous, restarted_at):
+    """One line per patched object with the annotation value before and after."""
+    changed = [e for e in entries if e["action"] in (RESTARTED, WOULD_RESTART)]
+    header = "pod template annotation {0}".format(RESTARTED_AT_ANNOTATION)
+    line = "{kind} {namespace}/{name}: {value}\n"
+    return dict(
+        before_header=header,
+        after_header=header,
+        before="".join(line.format(value=previous.get((e["namespace"], e["name"])) or "(none)", **e) for e in changed),
+        after="".join(line.format(value=restarted_at, **e) for e in changed),
+    )
+
+
+def incomplete_message(incomplete, total):
+    shown = "; ".join(
+        "{namespace}/{name} ({action}: {reason})".format(**e) for e in incomplete[:10]
+    )
+    more = " and {0} more".format(len(incomplete) - 10) if len(incomplete) > 10 else ""
+    return "{0} of {1} {2} did not finish: {3}{4}".format(
+        len(incomplete), total, "object" if total == 1 else "objects", shown, more
+    )
+
+
 def _int(value):
     return int(value or 0)
 

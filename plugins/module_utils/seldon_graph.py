@@ -116,6 +116,48 @@ def hand_written_initializer(predictor, node, protocol):
     return None
 
 
+def _graph_entries(base, predictor, p_index, p_name, protocol):
+    """``(nodes, ignored)`` of one predictor's graph (see model_loading_nodes)."""
+    nodes, ignored = [], []
+    for node, path, depth in walk_graph(predictor.get("graph"), json_patch.pointer("spec", "predictors", p_index, "graph")):
+        name = node.get("name") or ""
+        entry = dict(base, predictor=p_name, node=name, ref=node_ref(p_name, name), path=path,
+                     kind=KIND_GRAPH, depth=depth, implementation=node.get("implementation") or "",
+                     model_uri=node.get("modelUri") or "")
+        loads, reason = loads_model(node)
+        if not loads:
+            if entry["model_uri"]:
+                ignored.append(dict(entry, reason=reason))
+            continue
+        pod_spec = component_spec_for(predictor, name) or {}
+        entry.update(
+            env_secret_ref_name=node.get("envSecretRefName") or "",
+            service_account_name=node.get("serviceAccountName") or "",
+            pod_service_account_name=pod_spec.get("serviceAccountName") or "",
+            storage_initializer_image=node.get("storageInitializerImage") or "",
+            custom_initializer=hand_written_initializer(predictor, node, protocol),
+        )
+        nodes.append(entry)
+    return nodes, ignored
+
+
+def _explainer_entry(base, predictor, p_index, p_name):
+    """The predictor's explainer as a model-loading node, or None when it loads no model."""
+    explainer = predictor.get("explainer")
+    if not isinstance(explainer, dict) or not (explainer.get("modelUri") or "").strip():
+        return None
+    return dict(
+        base, predictor=p_name, node=EXPLAINER_REF, ref=node_ref(p_name, EXPLAINER_REF),
+        path=json_patch.pointer("spec", "predictors", p_index, "explainer"), kind=KIND_EXPLAINER,
+        depth=0, implementation=explainer.get("type") or "", model_uri=explainer.get("modelUri"),
+        env_secret_ref_name=explainer.get("envSecretRefName") or "",
+        service_account_name=explainer.get("serviceAccountName") or "",
+        pod_service_account_name="",
+        storage_initializer_image=explainer.get("storageInitializerImage") or "",
+        custom_initializer=None,
+    )
+
+
 def model_loading_nodes(sdep):
     """Every node of a SeldonDeployment that gets a storage initializer, and the ones that don't.
 
@@ -128,45 +170,18 @@ def model_loading_nodes(sdep):
     """
     metadata = sdep.get("metadata") or {}
     spec = sdep.get("spec") or {}
-    protocol = spec.get("protocol") or ""
     base = {"namespace": metadata.get("namespace"), "deployment": metadata.get("name")}
     nodes, ignored = [], []
     for p_index, predictor in enumerate(spec.get("predictors") or []):
         if not isinstance(predictor, dict):
             continue
         p_name = predictor.get("name") or str(p_index)
-        graph_pointer = json_patch.pointer("spec", "predictors", p_index, "graph")
-        for node, path, depth in walk_graph(predictor.get("graph"), graph_pointer):
-            name = node.get("name") or ""
-            entry = dict(base, predictor=p_name, node=name, ref=node_ref(p_name, name), path=path,
-                         kind=KIND_GRAPH, depth=depth, implementation=node.get("implementation") or "",
-                         model_uri=node.get("modelUri") or "")
-            loads, reason = loads_model(node)
-            if not loads:
-                if entry["model_uri"]:
-                    ignored.append(dict(entry, reason=reason))
-                continue
-            pod_spec = component_spec_for(predictor, name) or {}
-            entry.update(
-                env_secret_ref_name=node.get("envSecretRefName") or "",
-                service_account_name=node.get("serviceAccountName") or "",
-                pod_service_account_name=pod_spec.get("serviceAccountName") or "",
-                storage_initializer_image=node.get("storageInitializerImage") or "",
-                custom_initializer=hand_written_initializer(predictor, node, protocol),
-            )
-            nodes.append(entry)
-        explainer = predictor.get("explainer")
-        if isinstance(explainer, dict) and (explainer.get("modelUri") or "").strip():
-            nodes.append(dict(
-                base, predictor=p_name, node=EXPLAINER_REF, ref=node_ref(p_name, EXPLAINER_REF),
-                path=json_patch.pointer("spec", "predictors", p_index, "explainer"), kind=KIND_EXPLAINER,
-                depth=0, implementation=explainer.get("type") or "", model_uri=explainer.get("modelUri"),
-                env_secret_ref_name=explainer.get("envSecretRefName") or "",
-                service_account_name=explainer.get("serviceAccountName") or "",
-                pod_service_account_name="",
-                storage_initializer_image=explainer.get("storageInitializerImage") or "",
-                custom_initializer=None,
-            ))
+        graph_nodes, graph_ignored = _graph_entries(base, predictor, p_index, p_name, spec.get("protocol") or "")
+        nodes.extend(graph_nodes)
+        ignored.extend(graph_ignored)
+        explainer = _explainer_entry(base, predictor, p_index, p_name)
+        if explainer:
+            nodes.append(explainer)
     return nodes, ignored
 
 

@@ -258,9 +258,9 @@ def run(module, access):
     result = dict(changed=changed, restarted_at=restarted_at, resources=entries, incomplete=incomplete,
                   api_requests=dict(access.requests))
     if module._diff:
-        result["diff"] = restart_diff(entries, previous, restarted_at)
+        result["diff"] = rollout.restart_diff(entries, previous, restarted_at)
     if incomplete and params["fail_on_incomplete"]:
-        module.fail_json(msg=incomplete_message(incomplete, len(entries)), **result)
+        module.fail_json(msg=rollout.incomplete_message(incomplete, len(entries)), **result)
     module.exit_json(**result)
 
 
@@ -274,29 +274,6 @@ def restart_one(module, access, kind, obj, restarted_at):
     if written.error:
         return rollout.FAILED, written.error
     return written.plan.action, written.plan.reason
-
-
-def restart_diff(entries, previous, restarted_at):
-    """One line per patched object with the annotation value before and after."""
-    changed = [e for e in entries if e["action"] in (rollout.RESTARTED, rollout.WOULD_RESTART)]
-    header = "pod template annotation {0}".format(rollout.RESTARTED_AT_ANNOTATION)
-    line = "{kind} {namespace}/{name}: {value}\n"
-    return dict(
-        before_header=header,
-        after_header=header,
-        before="".join(line.format(value=previous.get((e["namespace"], e["name"])) or "(none)", **e) for e in changed),
-        after="".join(line.format(value=restarted_at, **e) for e in changed),
-    )
-
-
-def incomplete_message(incomplete, total):
-    shown = "; ".join(
-        "{namespace}/{name} ({action}: {reason})".format(**e) for e in incomplete[:10]
-    )
-    more = " and {0} more".format(len(incomplete) - 10) if len(incomplete) > 10 else ""
-    return "{0} of {1} {2} did not finish: {3}{4}".format(
-        len(incomplete), total, "object" if total == 1 else "objects", shown, more
-    )
 
 
 def main():
