@@ -45,8 +45,8 @@ class Inventory:
         key = (namespace, name, remote.upper())
         if key not in self._conversions:
             self._conversions[key] = rm.convert_for_remote(
-                self.decoded(namespace, name), self.annotations(namespace, name), remote,
-                provider=self.provider, config=self.config)
+                self.decoded(namespace, name), self.annotations(namespace, name), remote, provider=self.provider,
+                config=self.config, data_problem=ks.data_problem((self.secrets.get((namespace, name)) or {}).get("data")))
         return self._conversions[key]
 
     def secret_format(self, namespace, name):

@@ -42,6 +42,9 @@ ENV_S3_USE_HTTPS = "S3_USE_HTTPS"
 ENV_USE_SSL = "USE_SSL"
 ENV_S3_VERIFY_SSL = "S3_VERIFY_SSL"
 ENV_REGION_KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION")
+# Keys besides the credentials that change where and how an env-style secret connects: one that
+# cannot be decoded must stop the conversion (read as absent, an endpoint would silently become AWS).
+ENV_CONNECTION_KEYS = (ENV_ENDPOINT_URL, ENV_S3_ENDPOINT, ENV_S3_USE_HTTPS, ENV_USE_SSL, ENV_S3_VERIFY_SSL) + ENV_REGION_KEYS
 AZURE_KEYS = ("AZ_CLIENT_ID", "AZ_CLIENT_SECRET", "AZ_SUBSCRIPTION_ID", "AZ_TENANT_ID")
 
 # The Seldon operator's defaults; seldon-config's ``credentials`` entry can rename them.
@@ -75,14 +78,32 @@ credentials cannot be used ("" when fine or absent); ``notes``: repairs made (ne
 # --------------------------------------------------------------------------- Secret data
 
 def decode_data(data):
-    """Decode a Secret's ``data`` (base64) into text; undecodable values map to None."""
+    """Decode a Secret's ``data`` (base64) into text; undecodable values map to None.
+
+    ``data`` that is not a map decodes to {} (``data_problem`` names it).
+    """
     decoded = {}
-    for key, encoded in (data or {}).items():
+    for key, encoded in (data if isinstance(data, dict) else {}).items():
         try:
             decoded[key] = base64.b64decode(encoded or "", validate=True).decode("utf-8")
         except (binascii.Error, ValueError, TypeError):
             decoded[key] = None
     return decoded
+
+
+def data_problem(data):
+    """Why a Secret's ``data`` cannot be read at all ("" when it can or is absent)."""
+    if data is None or isinstance(data, dict):
+        return ""
+    return "data is not a map of base64 values"
+
+
+def undecodable(decoded, keys):
+    """Problem naming the first of ``keys`` present but not UTF-8 text once base64-decoded ("" when none)."""
+    for key in keys:
+        if key in decoded and decoded[key] is None:
+            return "key {0} is not UTF-8 text".format(key)
+    return ""
 
 
 def encode_value(value):
@@ -101,14 +122,11 @@ def credentials_config(overrides=None):
     return config
 
 
-def credentials_config_from_seldon_config(raw_json):
-    """Our settings from seldon-config's ``credentials`` JSON (``{"s3": {...}, "gcs": {...}}``)."""
-    try:
-        parsed = json.loads(raw_json or "{}")
-    except ValueError:
-        return {}
-    s3 = parsed.get("s3") or {}
-    gcs = parsed.get("gcs") or {}
+def credentials_config_from_entry(entry):
+    """Our settings from seldon-config's parsed ``credentials`` entry (``{"s3": {...}, "gcs": {...}}``)."""
+    entry = entry if isinstance(entry, dict) else {}
+    s3 = entry.get("s3") if isinstance(entry.get("s3"), dict) else {}
+    gcs = entry.get("gcs") if isinstance(entry.get("gcs"), dict) else {}
     return {
         "s3_access_key_id_name": s3.get("s3AccessKeyIDName", ""),
         "s3_secret_access_key_name": s3.get("s3SecretAccessKeyName", ""),
@@ -116,6 +134,14 @@ def credentials_config_from_seldon_config(raw_json):
         "s3_use_https": s3.get("s3UseHttps", ""),
         "gcs_credential_file_name": gcs.get("gcsCredentialFileName", ""),
     }
+
+
+def credentials_config_from_seldon_config(raw_json):
+    """Our settings from seldon-config's ``credentials`` JSON text ({} when it is not JSON)."""
+    try:
+        return credentials_config_from_entry(json.loads(raw_json or "{}"))
+    except ValueError:
+        return {}
 
 
 # --------------------------------------------------------------------------- formats
@@ -197,16 +223,17 @@ def annotation_value(annotations, name):
 def env_endpoint(decoded):
     """Endpoint of an env-style secret: ``(normalised endpoint, repaired)``; ``""`` means AWS.
 
-    ``AWS_ENDPOINT_URL`` (what the boto3-based initializer reads) wins; else ``S3_ENDPOINT`` with
-    ``S3_USE_HTTPS`` / ``USE_SSL`` (what the older minio-based initializers read).
+    ``AWS_ENDPOINT_URL`` (what the boto3-based initializer reads) wins; else ``S3_ENDPOINT`` (what
+    the older minio-based initializers read). Either without a scheme gets http when ``S3_USE_HTTPS``
+    or ``USE_SSL`` says false, else https.
     """
+    insecure = flag_means_false(decoded.get(ENV_S3_USE_HTTPS)) or flag_means_false(decoded.get(ENV_USE_SSL))
     raw = decoded.get(ENV_ENDPOINT_URL) or ""
     if raw.strip():
-        endpoint = normalise_endpoint(raw)
+        endpoint = normalise_endpoint(raw, use_https=not insecure)
         return endpoint, endpoint != raw
     raw = decoded.get(ENV_S3_ENDPOINT) or ""
     if raw.strip():
-        insecure = flag_means_false(decoded.get(ENV_S3_USE_HTTPS)) or flag_means_false(decoded.get(ENV_USE_SSL))
         return normalise_endpoint(raw, use_https=not insecure), raw.strip() != raw
     return "", False
 
@@ -235,7 +262,7 @@ def _text(decoded, key, notes):
         return None, "key {0} missing".format(key)
     value = decoded.get(key)
     if value is None:
-        return None, "key {0} is not UTF-8 text".format(key)
+        return None, undecodable(decoded, [key])
     if value != strip_line_end(value):
         notes.append("trailing newline dropped from {0}".format(key))
         value = strip_line_end(value)
@@ -273,6 +300,9 @@ def s3_settings(decoded, annotations=None, config=None):
     fmt = detect_format(decoded, config)
     if fmt not in (FORMAT_ENV, FORMAT_SERVICE_ACCOUNT):
         return Extracted(None, "", notes)
+    problem = undecodable(decoded, ENV_CONNECTION_KEYS if fmt == FORMAT_ENV else ())
+    if problem:
+        return Extracted(None, problem, notes)
     values = []
     for key in _key_names(fmt, config):
         value, problem = _text(decoded, key, notes)
@@ -292,7 +322,7 @@ def gcs_settings(decoded, config=None):
         return Extracted(None, "", [])
     value = decoded.get(key)
     if value is None:
-        return Extracted(None, "key {0} is not UTF-8 text".format(key), [])
+        return Extracted(None, undecodable(decoded, [key]), [])
     try:
         json.loads(value)
     except ValueError:

@@ -22,6 +22,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
+import sys
 from collections import namedtuple
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
@@ -61,6 +63,9 @@ CLUSTER_SCOPED = frozenset(["Namespace"])
 
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_CONFLICT_ATTEMPTS = 4
+DEEP_JSON_RECURSION_LIMIT = 20000
+_HOST_PORT_RE = re.compile(r"host='([^']*)', port=(\d+)")
+_ERRNO_RE = re.compile(r"\[Errno -?\d+\] ([A-Za-z ,-]+)")
 
 
 class KubeAccessError(Exception):
@@ -106,14 +111,44 @@ def error_from_exception(exc, verb, kind, namespace=None, name=None):
     """Turn any client exception into a KubeAccessError that is safe to print.
 
     ApiException (and the dynamic client's subclasses) carry ``status`` and ``reason``; their body
-    is dropped. Transport errors (connection refused, TLS) have no body: their class name and a
-    short message are kept so that "the cluster is down" stays obvious.
+    is dropped. A transport error (connection refused, TLS, timeout) is described by its class, the
+    host and port and the system's error text; its own message is not kept, since client messages
+    can quote request URLs and arguments.
     """
     status = getattr(exc, "status", None)
     if status is not None:
         return KubeAccessError(verb, kind, namespace, name, status, getattr(exc, "reason", None))
-    message = "{0}: {1}".format(type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-    return KubeAccessError(verb, kind, namespace, name, None, message[:300])
+    return KubeAccessError(verb, kind, namespace, name, None, describe_transport_error(exc))
+
+
+def describe_transport_error(exc):
+    """``MaxRetryError: cannot reach 127.0.0.1:6443 (Connection refused)``, from known parts only.
+
+    >>> describe_transport_error(OSError("HTTPSConnectionPool(host='h', port=6443): ... [Errno 111] Connection refused"))
+    'OSError: cannot reach h:6443 (Connection refused)'
+    """
+    text = str(exc)
+    where = _HOST_PORT_RE.search(text)
+    why = _ERRNO_RE.search(text)
+    parts = [type(exc).__name__ + ":"]
+    parts.append("cannot reach {0}:{1}".format(*where.groups()) if where else "request failed")
+    if why:
+        parts.append("({0})".format(why.group(1).strip()))
+    return " ".join(parts)
+
+
+def loads(text):
+    """JSON text to Python; a SeldonDeployment graph may nest deeper than the default recursion
+    limit lets ``json`` parse, so a RecursionError is retried once with a higher limit."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, DEEP_JSON_RECURSION_LIMIT))
+        try:
+            return json.loads(text)
+        finally:
+            sys.setrecursionlimit(limit)
 
 
 def resource_path(kind, namespace=None, name=None):
@@ -174,7 +209,7 @@ class KubeAccess:
         if isinstance(data, bytes):
             data = data.decode("utf-8")
         if isinstance(data, str):
-            return json.loads(data) if data else {}
+            return loads(data) if data else {}
         return data
 
     def list(self, kind, namespaces=None, label_selector=None, field_selector=None):

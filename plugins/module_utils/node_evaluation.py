@@ -4,7 +4,8 @@
 """Would one model-loading node load its model under the rclone initializer, and if not, what
 would make it? (pure)
 
-The rules run in the order the init container gets its credentials (../shared/seldon-facts.md,
+A node the operator could not read (seldon_graph.malformed, shared references) is blocked first.
+The other rules run in the order the init container gets its credentials (../shared/seldon-facts.md,
 "How the operator picks the init container and its credentials"): the modelUri first (some need
 no credentials, some cannot work), then the env secret (``envSecretRefName``, else the default),
 then the service account's S3/GCS secret, then the rclone image's own anonymous ``gs`` remote.
@@ -69,8 +70,10 @@ def _conversion_outcome(conversion, secret_name, credentials):
     return Outcome(st.BLOCKED, "secret {0}: {1}".format(secret_name, conversion.reason), credentials, secret_name, "")
 
 
-def _uri_outcome(uri, env):
-    """Outcome when the modelUri alone decides (no credentials needed, or it cannot work)."""
+def _uri_outcome(node, uri, env):
+    """Outcome when the node or its modelUri alone decide (unreadable, no credentials needed, or cannot work)."""
+    if node.get("problem"):
+        return Outcome(st.BLOCKED, node["problem"], env.credentials, env.secret, "")
     if uri.kind in model_uri.NO_CREDENTIAL_KINDS:
         return Outcome(st.NO_CREDENTIALS, uri.reason, env.credentials, env.secret, "")
     if uri.kind != model_uri.URI_REMOTE:
@@ -143,7 +146,7 @@ def evaluate_node(node, inventory):
     uri = model_uri.parse(node["model_uri"])
     sa_name = sg.effective_service_account(node)[0]
     env = _env_credentials(node, inventory)
-    outcome = _uri_outcome(uri, env) or _credentials_outcome(node, uri.remote, sa_name, env, inventory)
+    outcome = _uri_outcome(node, uri, env) or _credentials_outcome(node, uri.remote, sa_name, env, inventory)
     return NodePlan(node, uri.remote or "", sa_name, outcome)
 
 

@@ -45,6 +45,11 @@ ON_CONFLICT_CHOICES = (ON_CONFLICT_FAIL, ON_CONFLICT_KEEP, ON_CONFLICT_OVERWRITE
 # Remote types: what the rclone backend must be.
 REMOTE_S3 = "s3"
 REMOTE_GCS = "gcs"
+REMOTE_OTHER_BACKEND = "other backend"
+# Remote names that are rclone backends other than S3 and GCS: a modelUri naming one wants that
+# backend (azureblob:container/m), whose credentials no kfserving key can give.
+OTHER_BACKENDS = frozenset(["azureblob", "azurefiles", "b2", "box", "drive", "dropbox", "ftp", "hdfs", "http",
+                            "local", "onedrive", "sftp", "smb", "swift", "webdav"])
 RCLONE_TYPE_VALUES = {REMOTE_S3: "s3", REMOTE_GCS: "google cloud storage"}
 
 # Conversion statuses for one secret and one remote.
@@ -74,12 +79,15 @@ def remote_env_prefix(remote):
 
 
 def remote_type_hint(remote):
-    """The backend a remote name implies: ``s3`` -> S3, ``gs``/``gcs`` -> GCS, others: unknown."""
+    """The backend a remote name implies: ``s3`` -> S3, ``gs``/``gcs`` -> GCS, the name of another
+    rclone backend -> that one (REMOTE_OTHER_BACKEND), any other name: unknown (None, S3 or GCS)."""
     lowered = (remote or "").lower()
     if lowered == "s3":
         return REMOTE_S3
     if lowered in ("gs", "gcs"):
         return REMOTE_GCS
+    if lowered in OTHER_BACKENDS:
+        return REMOTE_OTHER_BACKEND
     return None
 
 
@@ -248,6 +256,9 @@ def _without_source(decoded, fmt, remote):
             notes.append("{0}PROVIDER is not spelled as rclone's provider names are "
                          "(rclone falls back to generic S3)".format(prefix))
         return CONVERSION_MIGRATED, "already configures rclone remote {0}".format(remote.upper()), notes
+    if remote_type_hint(remote) == REMOTE_OTHER_BACKEND:
+        return CONVERSION_BLOCKED, ("remote {0} is rclone's {1} backend: kfserving credentials cannot be converted "
+                                    "for it; configure {2}* by hand").format(remote.upper(), remote.lower(), prefix), []
     if fmt == ks.FORMAT_AZURE:
         return CONVERSION_BLOCKED, ("Azure service-principal secret (AZ_*): rclone has no environment "
                                     "options for it; configure an azureblob remote by hand"), []
@@ -272,10 +283,15 @@ def _compared(decoded, wanted, remote):
     return CONVERSION_MIGRATED, to_add, conflicts, "rclone remote {0} configured".format(remote.upper())
 
 
-def convert_for_remote(decoded, annotations, remote, provider=PROVIDER_AUTO, config=None):
-    """What one secret needs so that rclone finds ``remote`` in it, as a ``Conversion``."""
+def convert_for_remote(decoded, annotations, remote, provider=PROVIDER_AUTO, config=None, data_problem=""):
+    """What one secret needs so that rclone finds ``remote`` in it, as a ``Conversion``.
+
+    ``data_problem``: why the secret's data could not be read at all (kfserving_secret.data_problem).
+    """
     decoded = decoded or {}
     fmt = ks.detect_format(decoded, config)
+    if data_problem:
+        return Conversion(CONVERSION_BLOCKED, data_problem, fmt, remote, remote_type_hint(remote), {}, {}, [], [])
     if not model_uri.is_valid_remote_name(remote):
         return Conversion(CONVERSION_BLOCKED, "remote name '{0}' cannot be set through environment variables".format(
             remote), fmt, remote, remote_type_hint(remote), {}, {}, [], [])

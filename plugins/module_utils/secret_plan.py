@@ -88,12 +88,12 @@ def _converted_reason(usable, added, overwritten):
     return "; ".join([reason] + notes)
 
 
-def secret_change(decoded, annotations, remotes, provider, on_conflict, config=None):
+def secret_change(decoded, annotations, remotes, provider, on_conflict, config=None, data_problem=""):
     """The Change rclone_secret makes to one secret's decoded data (None: secret not found)."""
     if decoded is None:
         return _change(st.ACTION_BLOCKED, "secret not found")
-    conversions = [rm.convert_for_remote(decoded, annotations, remote, provider=provider, config=config)
-                   for remote in remotes]
+    conversions = [rm.convert_for_remote(decoded, annotations, remote, provider=provider, config=config,
+                                         data_problem=data_problem) for remote in remotes]
     blocked = [conv for conv in conversions if conv.status == rm.CONVERSION_BLOCKED]
     if blocked:
         return _change(st.ACTION_BLOCKED, "; ".join(conv.reason for conv in blocked))
@@ -143,7 +143,8 @@ def plan_conversion(secret, remotes, provider, on_conflict, config=None):
     """The SecretPlan of rclone_secret state=present for one Secret as read."""
     decoded = ks.decode_data(secret.get("data"))
     annotations = kube_objects.annotations_of(secret)
-    change = secret_change(decoded, annotations, remotes, provider, on_conflict, config)
+    change = secret_change(decoded, annotations, remotes, provider, on_conflict, config,
+                           ks.data_problem(secret.get("data")))
     fmt = ks.detect_format(decoded, config)
     if change.action != st.ACTION_CONVERTED:
         return SecretPlan(change, fmt, None, None)

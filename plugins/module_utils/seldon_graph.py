@@ -37,6 +37,13 @@ EXPLAINER_REF = ".explainer"  # node names are DNS labels, so a leading dot neve
 KIND_GRAPH = "graph"
 KIND_EXPLAINER = "explainer"
 
+# What an ignored node (one that loads nothing) is reported with, besides its reason.
+IGNORED_FIELDS = ("namespace", "deployment", "predictor", "node", "ref", "path", "kind", "depth", "implementation",
+                  "model_uri")
+# Fields the operator reads as strings from graph nodes and explainers.
+TEXT_FIELDS = ("name", "type", "implementation", "modelUri", "envSecretRefName", "serviceAccountName",
+               "storageInitializerImage")
+
 SOURCE_NODE = "node"
 SOURCE_DEFAULT = "defaultEnvSecretRefName"
 SOURCE_POD = "pod"
@@ -52,15 +59,40 @@ def node_ref(predictor_name, node_name):
     return "{0}/{1}".format(predictor_name, node_name)
 
 
+def text(value):
+    """A field the operator reads as a string: the value when it is one, else ""."""
+    return value if isinstance(value, str) else ""
+
+
+def malformed(node):
+    """Why a graph node or explainer cannot be read as the operator reads it ("" when it can).
+
+    >>> malformed({"name": 3, "children": {}})
+    'name is not a string; children is not a list'
+    """
+    problems = ["{0} is not a string".format(field) for field in TEXT_FIELDS
+                if node.get(field) is not None and not isinstance(node[field], str)]
+    children = node.get("children")
+    if children is not None and not isinstance(children, list):
+        problems.append("children is not a list")
+    elif any(not isinstance(child, dict) for child in children or []):
+        problems.append("children holds an entry that is not an object")
+    return "; ".join(problems)
+
+
 def walk_graph(graph, pointer):
-    """Yield ``(node, pointer, depth)`` for a graph node and all its children, depth first."""
+    """Yield ``(node, pointer, depth)`` for a graph node and all its children, depth first.
+
+    Iterative, so a graph of any depth is walked; children that are not objects are skipped
+    (``malformed`` names them on their parent).
+    """
     stack = [(graph, pointer, 0)]
     while stack:
         node, path, depth = stack.pop()
         if not isinstance(node, dict):
             continue
         yield node, path, depth
-        children = node.get("children") or []
+        children = node.get("children") if isinstance(node.get("children"), list) else []
         for index in range(len(children) - 1, -1, -1):
             stack.append((children[index], "{0}/children/{1}".format(path, index), depth + 1))
 
@@ -73,8 +105,8 @@ def loads_model(node):
     >>> loads_model({"implementation": "SIMPLE_MODEL", "modelUri": "s3://b/p"})[0]
     False
     """
-    implementation = node.get("implementation") or ""
-    model_uri = (node.get("modelUri") or "").strip()
+    implementation = text(node.get("implementation"))
+    model_uri = text(node.get("modelUri")).strip()
     if not model_uri:
         return False, "no modelUri"
     if not implementation:
@@ -116,27 +148,42 @@ def hand_written_initializer(predictor, node, protocol):
     return None
 
 
+def node_name(node, path):
+    """A node's name, or ``#<pointer>`` when it has none a reference could use."""
+    return text(node.get("name")) or "#" + path
+
+
+def _node_entry(base, p_name, node, path, kind, depth, name):
+    """The fields every node entry has, read tolerantly (see model_loading_nodes)."""
+    return dict(base, predictor=p_name, node=name, ref=node_ref(p_name, name), path=path, kind=kind, depth=depth,
+                implementation=text(node.get("type" if kind == KIND_EXPLAINER else "implementation")),
+                model_uri=text(node.get("modelUri")), env_secret_ref_name=text(node.get("envSecretRefName")),
+                service_account_name=text(node.get("serviceAccountName")), pod_service_account_name="",
+                storage_initializer_image=text(node.get("storageInitializerImage")), custom_initializer=None,
+                problem=malformed(node))
+
+
+def _problem_entry(base, p_name, path, problem):
+    """A stand-in node for a part of the spec that cannot be read, so the object is reported blocked."""
+    return dict(_node_entry(base, p_name, {}, path, KIND_GRAPH, 0, "#" + path), problem=problem)
+
+
 def _graph_entries(base, predictor, p_index, p_name, protocol):
     """``(nodes, ignored)`` of one predictor's graph (see model_loading_nodes)."""
     nodes, ignored = [], []
-    for node, path, depth in walk_graph(predictor.get("graph"), json_patch.pointer("spec", "predictors", p_index, "graph")):
-        name = node.get("name") or ""
-        entry = dict(base, predictor=p_name, node=name, ref=node_ref(p_name, name), path=path,
-                     kind=KIND_GRAPH, depth=depth, implementation=node.get("implementation") or "",
-                     model_uri=node.get("modelUri") or "")
+    graph_pointer = json_patch.pointer("spec", "predictors", p_index, "graph")
+    if not isinstance(predictor.get("graph"), dict):
+        return [_problem_entry(base, p_name, graph_pointer, "graph is missing or not an object")], []
+    for node, path, depth in walk_graph(predictor["graph"], graph_pointer):
+        entry = _node_entry(base, p_name, node, path, KIND_GRAPH, depth, node_name(node, path))
         loads, reason = loads_model(node)
-        if not loads:
+        if not loads and not entry["problem"]:
             if entry["model_uri"]:
-                ignored.append(dict(entry, reason=reason))
+                ignored.append(dict([(key, entry[key]) for key in IGNORED_FIELDS], reason=reason))
             continue
-        pod_spec = component_spec_for(predictor, name) or {}
-        entry.update(
-            env_secret_ref_name=node.get("envSecretRefName") or "",
-            service_account_name=node.get("serviceAccountName") or "",
-            pod_service_account_name=pod_spec.get("serviceAccountName") or "",
-            storage_initializer_image=node.get("storageInitializerImage") or "",
-            custom_initializer=hand_written_initializer(predictor, node, protocol),
-        )
+        pod_spec = component_spec_for(predictor, entry["node"]) or {}
+        entry.update(pod_service_account_name=text(pod_spec.get("serviceAccountName")),
+                     custom_initializer=hand_written_initializer(predictor, node, protocol))
         nodes.append(entry)
     return nodes, ignored
 
@@ -144,18 +191,31 @@ def _graph_entries(base, predictor, p_index, p_name, protocol):
 def _explainer_entry(base, predictor, p_index, p_name):
     """The predictor's explainer as a model-loading node, or None when it loads no model."""
     explainer = predictor.get("explainer")
-    if not isinstance(explainer, dict) or not (explainer.get("modelUri") or "").strip():
+    if not isinstance(explainer, dict):
         return None
-    return dict(
-        base, predictor=p_name, node=EXPLAINER_REF, ref=node_ref(p_name, EXPLAINER_REF),
-        path=json_patch.pointer("spec", "predictors", p_index, "explainer"), kind=KIND_EXPLAINER,
-        depth=0, implementation=explainer.get("type") or "", model_uri=explainer.get("modelUri"),
-        env_secret_ref_name=explainer.get("envSecretRefName") or "",
-        service_account_name=explainer.get("serviceAccountName") or "",
-        pod_service_account_name="",
-        storage_initializer_image=explainer.get("storageInitializerImage") or "",
-        custom_initializer=None,
-    )
+    entry = _node_entry(base, p_name, explainer, json_patch.pointer("spec", "predictors", p_index, "explainer"),
+                        KIND_EXPLAINER, 0, EXPLAINER_REF)
+    return entry if entry["model_uri"].strip() or entry["problem"] else None
+
+
+def _predictors(spec):
+    """``(index, predictor name, predictor)`` for each predictor; names fall back to the index."""
+    predictors = spec.get("predictors")
+    for p_index, predictor in enumerate(predictors if isinstance(predictors, list) else []):
+        predictor = predictor if isinstance(predictor, dict) else None
+        yield p_index, text((predictor or {}).get("name")) or str(p_index), predictor
+
+
+def _mark_shared_refs(nodes):
+    """Nodes whose references collide (a predictor or node name used twice) are blocked: a record
+    keyed by reference could not tell them apart."""
+    counts = {}
+    for entry in nodes:
+        counts[entry["ref"]] = counts.get(entry["ref"], 0) + 1
+    for entry in nodes:
+        if counts[entry["ref"]] > 1 and not entry["problem"]:
+            entry["problem"] = "{0} names {1} nodes (a predictor or node name is used twice)".format(
+                entry["ref"], counts[entry["ref"]])
 
 
 def model_loading_nodes(sdep):
@@ -165,23 +225,28 @@ def model_loading_nodes(sdep):
     ``predictor``, ``node``, ``ref``, ``path`` (JSON pointer), ``kind`` (graph | explainer),
     ``depth``, ``implementation``, ``model_uri``, ``env_secret_ref_name``,
     ``service_account_name`` (the node's own), ``pod_service_account_name``,
-    ``storage_initializer_image``, ``custom_initializer``. ``ignored`` lists graph nodes with a
-    modelUri that get no init container, with the reason.
+    ``storage_initializer_image``, ``custom_initializer`` and ``problem`` (why the node cannot be
+    read as the operator reads it, "" when it can: such nodes are listed whatever they load, so
+    that they are reported). ``ignored`` lists graph nodes with a modelUri that get no init
+    container, with the reason.
     """
-    metadata = sdep.get("metadata") or {}
-    spec = sdep.get("spec") or {}
+    sdep = sdep if isinstance(sdep, dict) else {}
+    metadata = sdep.get("metadata") if isinstance(sdep.get("metadata"), dict) else {}
+    spec = sdep.get("spec") if isinstance(sdep.get("spec"), dict) else {}
     base = {"namespace": metadata.get("namespace"), "deployment": metadata.get("name")}
     nodes, ignored = [], []
-    for p_index, predictor in enumerate(spec.get("predictors") or []):
-        if not isinstance(predictor, dict):
+    for p_index, p_name, predictor in _predictors(spec):
+        if predictor is None:
+            nodes.append(_problem_entry(base, p_name, json_patch.pointer("spec", "predictors", p_index),
+                                        "predictor is not an object"))
             continue
-        p_name = predictor.get("name") or str(p_index)
-        graph_nodes, graph_ignored = _graph_entries(base, predictor, p_index, p_name, spec.get("protocol") or "")
+        graph_nodes, graph_ignored = _graph_entries(base, predictor, p_index, p_name, text(spec.get("protocol")))
         nodes.extend(graph_nodes)
         ignored.extend(graph_ignored)
         explainer = _explainer_entry(base, predictor, p_index, p_name)
         if explainer:
             nodes.append(explainer)
+    _mark_shared_refs(nodes)
     return nodes, ignored
 
 
@@ -205,17 +270,16 @@ def effective_service_account(node):
 
 def pointer_for_ref(sdep, ref):
     """JSON pointer of the node named ``ref`` in this version of the object, or None."""
-    spec = (sdep or {}).get("spec") or {}
-    for p_index, predictor in enumerate(spec.get("predictors") or []):
-        if not isinstance(predictor, dict):
+    spec = (sdep or {}).get("spec") if isinstance((sdep or {}).get("spec"), dict) else {}
+    for p_index, p_name, predictor in _predictors(spec):
+        if predictor is None:
             continue
-        p_name = predictor.get("name") or str(p_index)
         if ref == node_ref(p_name, EXPLAINER_REF):
             if isinstance(predictor.get("explainer"), dict):
                 return json_patch.pointer("spec", "predictors", p_index, "explainer")
             return None
         graph_pointer = json_patch.pointer("spec", "predictors", p_index, "graph")
         for node, path, _depth in walk_graph(predictor.get("graph"), graph_pointer):
-            if ref == node_ref(p_name, node.get("name") or ""):
+            if ref == node_ref(p_name, node_name(node, path)):
                 return path
     return None

@@ -28,6 +28,7 @@ SELDON_CONFIG_NAME = "seldon-config"
 DEFAULT_ENV_SECRET_ENV = "PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME"
 RELATED_IMAGE_ENV = "RELATED_IMAGE_STORAGE_INITIALIZER"
 STORAGE_INITIALIZER_KEY = "storageInitializer"
+CREDENTIALS_KEY = "credentials"
 # The operator's fallback when neither the controller env nor seldon-config names an image.
 OPERATOR_DEFAULT_INITIALIZER = "docker.io/seldonio/rclone-storage-initializer:latest"
 
@@ -43,13 +44,14 @@ configured values as read, and ``problem`` ("" or why the operator cannot inject
 
 class Settings(namedtuple("Settings", "default_env_secret_ref_name default_env_secret_ref_name_source "
                                       "credentials_config storage_initializer_image "
-                                      "storage_initializer_image_source warnings")):
-    """The operator settings a plan uses; ``warnings`` say which could not be read."""
+                                      "storage_initializer_image_source problems warnings")):
+    """The operator settings a plan uses; ``problems`` say why the operator cannot render any model
+    as configured (a migration must not go on), ``warnings`` which settings could not be read."""
 
     __slots__ = ()
 
     def public(self):
-        """The settings as modules report them (no warnings: those are task warnings)."""
+        """The settings as modules report them, problems included (warnings are task warnings)."""
         reported = self._asdict()
         reported.pop("warnings")
         return dict(reported)
@@ -70,18 +72,30 @@ def controller_env(controller, name):
     return "", False
 
 
-def configured_initializer(configmap):
-    """``(image, problem)`` of seldon-config's ``storageInitializer`` JSON ("" when not set)."""
-    raw = kube_objects.as_dict(kube_objects.as_dict(configmap).get("data")).get(STORAGE_INITIALIZER_KEY)
+def seldon_config_entry(configmap, key):
+    """``(parsed JSON object or None, problem)`` of one seldon-config entry.
+
+    The operator unmarshals ``storageInitializer`` and ``credentials`` into structs and panics when
+    that fails, so an entry that is not a JSON object stops every model it renders.
+    """
+    raw = kube_objects.as_dict(kube_objects.as_dict(configmap).get("data")).get(key)
     if not raw:
-        return "", ""
+        return None, ""
     try:
         parsed = json.loads(raw)
     except ValueError:
-        return "", ("seldon-config storageInitializer is not valid JSON: the operator fails every "
-                    "model it renders until it is fixed")
-    image = kube_objects.as_dict(parsed).get("image")
-    return (image if isinstance(image, str) else ""), ""
+        parsed = None
+    if not isinstance(parsed, dict):
+        return None, ("seldon-config {0} is not valid JSON for the operator (an object is expected): it fails "
+                      "every model it renders until this is fixed").format(key)
+    return parsed, ""
+
+
+def configured_initializer(configmap):
+    """``(image, problem)`` of seldon-config's ``storageInitializer`` JSON ("" when not set)."""
+    parsed, problem = seldon_config_entry(configmap, STORAGE_INITIALIZER_KEY)
+    image = (parsed or {}).get("image")
+    return (image if isinstance(image, str) else ""), problem
 
 
 def initializer_image(controller, configmap, node_image=""):
@@ -121,13 +135,13 @@ def _default_env_secret(controller, option):
 def seldon_settings(controller, configmap, default_env_secret_ref_name=None, credentials_overrides=None):
     """The Settings from what was read (controller Deployment and seldon-config, either may be None)."""
     default_name, default_source, warnings = _default_env_secret(controller, default_env_secret_ref_name)
-    data = kube_objects.as_dict(kube_objects.as_dict(configmap).get("data"))
-    config = ks.credentials_config_from_seldon_config(data.get("credentials"))
+    credentials, credentials_problem = seldon_config_entry(configmap, CREDENTIALS_KEY)
+    config = ks.credentials_config_from_entry(credentials)
     config.update(dict((key, value) for key, value in (credentials_overrides or {}).items() if value not in (None, "")))
     image = initializer_image(controller, configmap)
-    if image.problem:
-        warnings.append(image.problem)
-    return Settings(default_name, default_source, ks.credentials_config(config), image.image, image.source, warnings)
+    problems = [problem for problem in (image.problem, credentials_problem) if problem]
+    return Settings(default_name, default_source, ks.credentials_config(config), image.image, image.source,
+                    problems, warnings + problems)
 
 
 # --------------------------------------------------------------------------- reading, through a KubeAccess

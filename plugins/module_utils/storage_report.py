@@ -87,9 +87,10 @@ def _counts(items, statuses):
     return counts
 
 
-def storage_report(inventory):
+def storage_report(inventory, settings_problems=()):
     """Everything seldon_storage_info returns: ``nodes``, ``ignored_nodes``, ``secrets``,
-    ``summary`` and ``ready_for_upgrade``."""
+    ``summary`` and ``ready_for_upgrade`` (False too when the operator settings have problems:
+    seldon_settings.Settings.problems)."""
     plans, ignored = node_plans(inventory)
     secrets = [secret_report(use, inventory) for use in secret_uses(plans)]
     summary = {
@@ -106,5 +107,5 @@ def storage_report(inventory):
         "ignored_nodes": ignored,
         "secrets": secrets,
         "summary": summary,
-        "ready_for_upgrade": all(plan.status in st.READY_STATUSES for plan in plans),
+        "ready_for_upgrade": not settings_problems and all(plan.status in st.READY_STATUSES for plan in plans),
     }

@@ -217,11 +217,14 @@ summary:
   type: dict
   sample: {deployments: 2, nodes: 3, nodes_by_status: {migrated: 0, convertible: 1, needs_secret_ref: 1, blocked: 1, no_credentials: 0}}
 ready_for_upgrade:
-  description: True only when every model-loading node is C(migrated) or C(no_credentials).
+  description: True only when every model-loading node is C(migrated) or C(no_credentials) and RV(seldon.problems) is empty.
   returned: always
   type: bool
 seldon:
-  description: Operator settings used (default env secret and its source, credentials key names, current initializer image).
+  description:
+    - Operator settings used (default env secret and its source, credentials key names, current initializer image).
+    - C(problems) lists why the operator cannot render any model as configured (a C(seldon-config) entry that is not a
+      JSON object); RV(ready_for_upgrade) is false while there is one.
   returned: always
   type: dict
 api_requests:
@@ -255,7 +258,7 @@ def run(module, access):
     for warning in settings.warnings:
         module.warn(warning)
     cluster = inventory.load(access, module.params, settings, provider=module.params["provider"])
-    report = storage_report.storage_report(cluster)
+    report = storage_report.storage_report(cluster, settings.problems)
     module.exit_json(changed=False, seldon=settings.public(), api_requests=dict(access.requests), **report)
 
 

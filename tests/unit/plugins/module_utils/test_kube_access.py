@@ -93,13 +93,28 @@ def test_error_messages_never_carry_the_body():
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
-def test_transport_errors_keep_their_first_line():
-    error = ConnectionError("HTTPSConnectionPool(host='127.0.0.1', port=6443): Max retries exceeded\nmore detail")
+def test_transport_errors_name_class_host_and_cause_only():
+    error = ConnectionError("HTTPSConnectionPool(host='127.0.0.1', port=6443): Max retries exceeded with url: "
+                            "/api/v1/namespaces/ns/secrets?token=hunter2 (Caused by NewConnectionError('...: "
+                            "[Errno 111] Connection refused'))\nmore detail")
     access = ka.KubeAccess(ScriptedClient([error]))
     with pytest.raises(ka.KubeAccessError) as caught:
         access.list("Secret", ["ns"])
-    assert str(caught.value).startswith("LIST Secret in namespace ns: ConnectionError: HTTPSConnectionPool")
-    assert "more detail" not in str(caught.value)
+    assert str(caught.value) == ("LIST Secret in namespace ns: ConnectionError: cannot reach 127.0.0.1:6443 "
+                                 "(Connection refused)")
+    assert "hunter2" not in str(caught.value) and "more detail" not in str(caught.value)
+    with pytest.raises(ka.KubeAccessError) as caught:
+        ka.KubeAccess(ScriptedClient([ValueError("password=hunter2 in a message")])).list("Secret", ["ns"])
+    assert str(caught.value) == "LIST Secret in namespace ns: ValueError: request failed"
+
+
+def test_a_graph_nested_deeper_than_the_recursion_limit_is_read():
+    levels = 600  # two JSON levels each: beyond what json parses with the default limit of 1000
+    graph = '{"name": "n", "children": [' * levels + '{"name": "leaf"}' + "]}" * levels
+    text = '{"items": [{"spec": {"predictors": [{"graph": ' + graph + '}]}}]}'
+    with pytest.raises(RecursionError):
+        json.loads(text)
+    assert len(ka.loads(text)["items"]) == 1
 
 
 class FailingModule:

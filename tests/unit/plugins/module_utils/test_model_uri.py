@@ -10,7 +10,6 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_uri
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
 
 
 # --------------------------------------------------------------------------- model URIs
@@ -52,3 +51,39 @@ def test_sanitize_model_uri_drops_user_info_and_query():
                                         ("my.s3", False), ("", False), ("s3 ", False)])
 def test_remote_name_rules(name, valid):
     assert model_uri.is_valid_remote_name(name) is valid
+
+
+@pytest.mark.parametrize("uri,kind,needle", [
+    (" s3://b/m", model_uri.URI_INVALID, "whitespace"),
+    ("s3://b/m\n", model_uri.URI_INVALID, "whitespace"),
+    ("C:\\models\\iris", model_uri.URI_INVALID, "Windows path"),
+    ("c:/models/iris", model_uri.URI_INVALID, "Windows path"),
+    (["s3://b/m"], model_uri.URI_INVALID, "not a string"),
+    (42, model_uri.URI_INVALID, "not a string"),
+])
+def test_uris_the_operator_passes_as_written_that_cannot_work(uri, kind, needle):
+    parsed = model_uri.parse(uri)
+    assert parsed.kind == kind and needle in parsed.reason
+
+
+def test_rclone_overrides_name_the_remote_before_the_comma():
+    assert model_uri.parse("s3,provider=Minio:bucket/m") == (model_uri.URI_REMOTE, "s3", "")
+    assert model_uri.scheme("s3,secret_access_key=abc:bucket") == "s3"
+
+
+CREDENTIAL = "wJalrXUtnFEMI-K7MDENG"
+
+
+@pytest.mark.parametrize("uri,shown", [
+    (":s3,access_key_id=AKIA1,secret_access_key=" + CREDENTIAL + ":bucket/m",
+     ":s3,access_key_id=<redacted>,secret_access_key=<redacted>:bucket/m"),
+    ("s3,secret_access_key=" + CREDENTIAL + ":bucket/m", "s3,secret_access_key=<redacted>:bucket/m"),
+    (":s3,secret_access_key='" + CREDENTIAL + ":x,y':bucket/m", ":s3,secret_access_key=<redacted>:bucket/m"),
+    ("sftp://user:" + CREDENTIAL + "@host/m", "sftp://host/m"),
+    ("ftp:user:" + CREDENTIAL + "@host/m", "<redacted>@host/m"),
+    ("s3://bucket/m?X-Amz-Credential=" + CREDENTIAL, "s3://bucket/m"),
+    ("minio:bucket/iris", "minio:bucket/iris"),
+])
+def test_sanitize_redacts_every_credential_form(uri, shown):
+    assert model_uri.sanitize(uri) == shown
+    assert CREDENTIAL not in model_uri.sanitize(uri) and CREDENTIAL not in model_uri.parse(uri).reason

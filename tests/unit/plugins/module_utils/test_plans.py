@@ -271,7 +271,7 @@ def test_no_credentials_needed(uri):
 def test_private_gcs_through_service_account_needs_a_secret_ref():
     gcs = secret("gcs-creds", {"gcloud-application-credentials.json": json.dumps({"type": "service_account"})})
     inventory = inv.Inventory(secrets=[gcs], service_accounts=[service_account("gcs-sa", ["gcs-creds"])],
-                             deployments=[sdep("d", model(uri="gs://private/model", serviceAccountName="gcs-sa"))])
+                              deployments=[sdep("d", model(uri="gs://private/model", serviceAccountName="gcs-sa"))])
     report = sr.storage_report(inventory)
     assert report["nodes"][0]["status"] == status.NEEDS_SECRET_REF
     assert report["secrets"][0]["keys_to_add"] == ["RCLONE_CONFIG_GS_ANONYMOUS", "RCLONE_CONFIG_GS_SERVICE_ACCOUNT_CREDENTIALS",
@@ -330,7 +330,7 @@ def test_custom_container_with_model_uri_is_ignored_not_counted():
 
 def test_secret_name_option_covers_nodes_without_credentials():
     inventory = inv.Inventory(secrets=[secret("shared", ENV_DATA)], service_accounts=[service_account("default")],
-                             deployments=[sdep("d", model())])
+                              deployments=[sdep("d", model())])
     outcomes = rp.desired_refs(inventory.deployments[0], inventory, secret_name="shared")
     assert [(o["action"], o["secret"]) for o in outcomes] == [("set", "shared")]
     outcomes = rp.desired_refs(inventory.deployments[0], inventory, secret_name="absent")
@@ -418,8 +418,7 @@ class FakeAccess:
 
 def test_read_seldon_settings_turns_failures_into_warnings_and_skips_needless_gets():
     access = FakeAccess({}, failing=("Deployment",))
-    result = ss.read(access, {"read_seldon_config": True, "seldon_namespace": "seldon-system"},
-                                     RuntimeError)
+    result = ss.read(access, {"read_seldon_config": True, "seldon_namespace": "seldon-system"}, RuntimeError)
     assert any("403 Forbidden" in w for w in result.warnings) and any("not found" in w for w in result.warnings)
     access = FakeAccess({})
     ss.read(access, {"read_seldon_config": True, "default_env_secret_ref_name": "x"})

@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import json
 
 import pytest
@@ -15,9 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_uri
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan as sp
 
 S3 = "RCLONE_CONFIG_S3_"
 
@@ -233,7 +230,7 @@ def test_gcs_secret_for_gs_remote():
     result = rm.convert_for_remote({"gcloud-application-credentials.json": blob + "\n"}, {}, "gs")
     assert result.status == rm.CONVERSION_CONVERTIBLE
     assert result.to_add == {"RCLONE_CONFIG_GS_TYPE": "google cloud storage", "RCLONE_CONFIG_GS_ANONYMOUS": "false",
-                                "RCLONE_CONFIG_GS_SERVICE_ACCOUNT_CREDENTIALS": blob}
+                             "RCLONE_CONFIG_GS_SERVICE_ACCOUNT_CREDENTIALS": blob}
 
 
 def test_gcs_secret_not_json_is_blocked():

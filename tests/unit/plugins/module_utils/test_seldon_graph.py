@@ -145,6 +145,23 @@ def test_json_pointer_escapes():
     assert json_patch.pointer("metadata", "annotations", "a/b~c") == "/metadata/annotations/a~1b~0c"
 
 
-def test_malformed_objects_do_not_raise():
-    for obj in ({}, {"spec": {}}, {"spec": {"predictors": [None, "x", {"graph": None}, {"graph": {"children": [None]}}]}}):
+def test_malformed_objects_do_not_raise_and_name_what_is_wrong():
+    for obj in ({}, {"spec": {}}, None, {"spec": []}, {"spec": {"predictors": {}}}):
         assert sg.model_loading_nodes(obj) == ([], [])
+    obj = {"spec": {"predictors": [None, "x", {"graph": None}, {"graph": {"children": [None]}}]}}
+    nodes, ignored = sg.model_loading_nodes(obj)
+    assert [(n["path"], n["problem"]) for n in nodes] == [
+        ("/spec/predictors/0", "predictor is not an object"),
+        ("/spec/predictors/1", "predictor is not an object"),
+        ("/spec/predictors/2/graph", "graph is missing or not an object"),
+        ("/spec/predictors/3/graph", "children holds an entry that is not an object"),
+    ] and ignored == []
+
+
+def test_a_graph_thousands_of_levels_deep_is_walked_at_the_default_recursion_limit():
+    leaf = node("leaf")
+    graph = leaf
+    for level in range(5000):
+        graph = {"name": "r{0}".format(level), "implementation": "RANDOM_ABTEST", "children": [graph]}
+    nodes, _ignored = sg.model_loading_nodes(sdep([{"name": "p", "graph": graph}]))
+    assert [(n["node"], n["depth"]) for n in nodes] == [("leaf", 5000)]
