@@ -96,8 +96,9 @@ class Kube:
                 raise
 
 
-def controller_objects(namespace, image=KFSERVING_IMAGE, related_image="", default_secret=""):
-    """What the operator's chart installs, for our purposes: controller Deployment + seldon-config."""
+def controller_objects(namespace, image=KFSERVING_IMAGE, related_image="", default_secret="", version="1.17.1"):
+    """What the operator's chart installs, for our purposes: controller Deployment + seldon-config.
+    ``version`` is the operator release (the controller image's tag), which the stand-in follows."""
     storage = dict(STORAGE_RESOURCES, image=image)
     return [
         {"apiVersion": "v1", "kind": "ConfigMap",
@@ -113,7 +114,7 @@ def controller_objects(namespace, image=KFSERVING_IMAGE, related_image="", defau
                   "selector": {"matchLabels": {"control-plane": "seldon-controller-manager"}},
                   "template": {"metadata": {"labels": {"control-plane": "seldon-controller-manager"}},
                                "spec": {"containers": [{
-                                   "name": "manager", "image": "seldonio/seldon-core-operator:1.17.1",
+                                   "name": "manager", "image": "seldonio/seldon-core-operator:" + version,
                                    "env": [{"name": "RELATED_IMAGE_STORAGE_INITIALIZER", "value": related_image},
                                            {"name": "PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME",
                                             "value": default_secret},
@@ -130,7 +131,7 @@ def standin_python():
 class StandInProcess:
     """One loop-mode stand-in, namespaced to a scene namespace; stopped by pid at teardown."""
 
-    def __init__(self, tmp_path, namespace, controller_namespace, env):
+    def __init__(self, tmp_path, namespace, controller_namespace, env, extra_args=()):
         self.namespace = namespace
         self.state_file = str(tmp_path / "standin-state.json")
         self.pid_file = str(tmp_path / "standin.pid")
@@ -140,7 +141,7 @@ class StandInProcess:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
                 [python, os.path.join(STANDIN_DIR, "seldon_operator_standin.py"), "--namespace", namespace,
                  "--controller-namespace", controller_namespace, "--pid-file", self.pid_file,
-                 "--state-file", self.state_file, "--safety-poll", "5"],
+                 "--state-file", self.state_file, "--safety-poll", "5"] + list(extra_args),
                 stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def state(self):
@@ -157,6 +158,14 @@ class StandInProcess:
             state = self.state()
             return state if state and state["started"] > moment else None
         return wait_for(_done, timeout=timeout, what="a stand-in pass")
+
+    def wait_for_quiet_pass_after(self, moment, timeout=60):
+        """Wait for a pass that started after ``moment`` and reconciled nothing (no event was
+        pending: the SDeps and their Deployments have settled); returns its state."""
+        def _quiet():
+            state = self.wait_for_pass_after(moment, timeout=timeout)
+            return state if not state["last"]["reconciled"] else None
+        return wait_for(_quiet, timeout=timeout, what="a stand-in pass with nothing to reconcile")
 
     def log(self):
         with open(self.log_file, encoding="utf-8") as handle:

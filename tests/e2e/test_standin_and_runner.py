@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from e2e_support import (KFSERVING_IMAGE, RCLONE_IMAGE, STANDIN_DIR, run_runner, standin_python,
+from e2e_support import (KFSERVING_IMAGE, RCLONE_IMAGE, STANDIN_DIR, StandInProcess, run_runner, standin_python,
                          standin_render, wait_for)
 
 import seldon_operator_standin  # after e2e_support, which puts tests/standin on sys.path
@@ -166,29 +166,57 @@ def test_graph_shapes_canary_and_related_image(kube, standin, scene_namespace, c
     rolled_out(kube, scene_namespace, "graph-shapes-default-explainer")
 
 
-def test_config_change_needs_controller_restart_and_keeps_restarted_at(kube, standin, scene_namespace,
-                                                                       controller_namespace):
-    rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
-    kube.kubectl("rollout", "restart", "deployment/" + ENV_DEPLOYMENT, "-n", scene_namespace)
+def restarted_at(deployment):
+    return ((deployment["spec"]["template"]["metadata"].get("annotations") or {})
+            .get("kubectl.kubernetes.io/restartedAt"))
+
+
+def set_operator_version(kube, standin, controller_namespace, version):
+    """An operator upgrade/downgrade: the controller image's tag changes (a pod template change,
+    so a full resync); the stand-in follows that release's rules from then on."""
+    resyncs = standin.state()["resyncs"]
+    moment = time.time()
+    kube.kubectl("set", "image", "deployment/seldon-controller-manager", "-n", controller_namespace,
+                 "manager=docker.io/seldonio/seldon-core-operator:" + version)
+
+    def _resynced():
+        state = standin.wait_for_pass_after(moment)
+        return state if state["resyncs"] > resyncs else None
+
+    state = wait_for(_resynced, timeout=30, what="a full resync on operator %s" % version)
+    assert state["controller_settings"]["operator_version"] == version
+    return state
+
+
+def test_config_change_needs_an_event_or_a_controller_restart(kube, standin, scene_namespace,
+                                                              controller_namespace):
     before = rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
-    restarted_at = before["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+    rolled_out(kube, scene_namespace, SA_DEPLOYMENT)
+    standin.wait_for_quiet_pass_after(time.time())
 
     # seldon-config changes alone reach nothing: the operator does not watch it.
     set_storage_initializer_image(kube, controller_namespace, RCLONE_IMAGE)
-    moment = time.time()
-    kube.kubectl("annotate", "seldondeployment/sklearn-env", "-n", scene_namespace, "e2e.test/touched=1")
-    standin.wait_for_pass_after(moment)
-    after_touch = kube.deployment(scene_namespace, ENV_DEPLOYMENT)
-    assert init_containers(after_touch)[INIT]["image"] == KFSERVING_IMAGE
-    assert after_touch["metadata"]["generation"] == before["metadata"]["generation"]
+    standin.wait_for_pass_after(time.time())
+    after_config = kube.deployment(scene_namespace, ENV_DEPLOYMENT)
+    assert init_containers(after_config)[INIT]["image"] == KFSERVING_IMAGE
+    assert after_config["metadata"]["generation"] == before["metadata"]["generation"]
 
-    # A controller restart is a full resync: the new image, the rollout restart's annotation kept.
+    # Any change of a SeldonDeployment (here an annotation on its metadata) reconciles it, and the
+    # reconcile reads seldon-config afresh; the other SeldonDeployment keeps the old image.
+    kube.kubectl("annotate", "seldondeployment/sklearn-env", "-n", scene_namespace, "e2e.test/touched=1")
+    rendered(kube, scene_namespace, ENV_DEPLOYMENT,
+             predicate=lambda d: init_containers(d)[INIT]["image"] == RCLONE_IMAGE)
+    standin.wait_for_quiet_pass_after(time.time())
+    assert init_image(kube, scene_namespace, SA_DEPLOYMENT) == KFSERVING_IMAGE
+
+    # A controller restart is a full resync: the new image everywhere.
     restart_controller(kube, standin, controller_namespace)
-    updated = rendered(kube, scene_namespace, ENV_DEPLOYMENT,
-                       predicate=lambda d: init_containers(d)[INIT]["image"] == RCLONE_IMAGE)
-    assert updated["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] == restarted_at
-    assert init_image(kube, scene_namespace, SA_DEPLOYMENT) == RCLONE_IMAGE
-    settled = rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
+    rendered(kube, scene_namespace, SA_DEPLOYMENT, predicate=lambda d: init_containers(d)[INIT]["image"] == RCLONE_IMAGE)
+    assert init_image(kube, scene_namespace, ENV_DEPLOYMENT) == RCLONE_IMAGE
+    rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
+    rolled_out(kube, scene_namespace, SA_DEPLOYMENT)
+    standin.wait_for_quiet_pass_after(time.time())
+    settled = kube.deployment(scene_namespace, ENV_DEPLOYMENT)
 
     # Another resync with nothing changed writes nothing.
     writes = standin.state()["writes"]
@@ -196,6 +224,76 @@ def test_config_change_needs_controller_restart_and_keeps_restarted_at(kube, sta
     assert standin.state()["writes"] == writes
     assert kube.deployment(scene_namespace, ENV_DEPLOYMENT)["metadata"]["generation"] == settled["metadata"][
         "generation"]
+
+
+@pytest.mark.parametrize("version", ["1.15.1", "1.17.1"])
+def test_rollout_restart_of_a_model_deployment_per_operator_release(kube, standin, scene_namespace,
+                                                                    controller_namespace, version):
+    set_operator_version(kube, standin, controller_namespace, version)
+    rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
+    standin.wait_for_quiet_pass_after(time.time())
+    kube.kubectl("rollout", "restart", "deployment/" + ENV_DEPLOYMENT, "-n", scene_namespace)
+    if version == "1.15.1":
+        # Up to 1.15.x the operator compares only the pod spec: the restart stays and rolls out.
+        before = rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
+        standin.wait_for_quiet_pass_after(time.time())
+        assert restarted_at(kube.deployment(scene_namespace, ENV_DEPLOYMENT)) == restarted_at(before)
+        assert restarted_at(before)
+    else:
+        # From 1.16.0 (seen at 1.17.1) the operator writes its own spec back within seconds.
+        rendered(kube, scene_namespace, ENV_DEPLOYMENT, predicate=lambda d: restarted_at(d) is None,
+                 what="the restart undone by the operator")
+        rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
+
+    # At every release a changed pod spec (a new init image after a controller restart) is written
+    # as a whole spec: a rollout restart's annotation does not survive it (the stand-in used to
+    # keep it; the operator never did).
+    set_storage_initializer_image(kube, controller_namespace, RCLONE_IMAGE)
+    restart_controller(kube, standin, controller_namespace)
+    updated = rendered(kube, scene_namespace, ENV_DEPLOYMENT,
+                       predicate=lambda d: init_containers(d)[INIT]["image"] == RCLONE_IMAGE)
+    assert restarted_at(updated) is None
+    rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
+
+
+def test_an_edited_model_deployment_is_written_back(kube, standin, scene_namespace):
+    rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
+    standin.wait_for_quiet_pass_after(time.time())
+    kube.kubectl("set", "image", "deployment/" + ENV_DEPLOYMENT, "-n", scene_namespace,
+                 INIT + "=registry.example/someone-else:1")
+    rendered(kube, scene_namespace, ENV_DEPLOYMENT,
+             predicate=lambda d: init_containers(d)[INIT]["image"] == KFSERVING_IMAGE,
+             what="the operator's init image written back")
+    rolled_out(kube, scene_namespace, ENV_DEPLOYMENT)
+
+
+def test_explainer_update_loop_of_1_17_1(kube, tmp_path, scene_namespace, controller_namespace, cluster_env):
+    """Opt-in (--explainer-update-loop): an updated explainer without replicas is written on every
+    reconcile; its generation climbs while the model Deployment's stays."""
+    process = StandInProcess(tmp_path, scene_namespace, controller_namespace, cluster_env,
+                             extra_args=["--explainer-update-loop"])
+    try:
+        process.wait_for_pass_after(0)
+        explainer = {"type": "AnchorTabular", "modelUri": "s3://sklearn/iris",
+                     "envSecretRefName": "seldon-init-container-secret"}
+        kube.apply([{"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+                     "metadata": {"name": "explained", "namespace": scene_namespace},
+                     "spec": {"predictors": [{"name": "default", "replicas": 1, "explainer": explainer, "graph": {
+                         "name": "classifier", "implementation": "SKLEARN_SERVER", "modelUri": "s3://sklearn/iris",
+                         "envSecretRefName": "seldon-init-container-secret"}}]}}])
+        name = "explained-default-explainer"
+        rolled_out(kube, scene_namespace, name)
+        process.wait_for_quiet_pass_after(time.time())
+        first = kube.deployment(scene_namespace, name)["metadata"]["generation"]
+        model_generation = kube.deployment(scene_namespace, "explained-default-0-classifier")["metadata"]["generation"]
+        kube.kubectl("patch", "seldondeployment/explained", "-n", scene_namespace, "--type=json", "-p", json.dumps(
+            [{"op": "replace", "path": "/spec/predictors/0/explainer/modelUri", "value": "s3://sklearn/iris-v2"}]))
+        rendered(kube, scene_namespace, name, predicate=lambda d: d["metadata"]["generation"] >= first + 5,
+                 timeout=30, what="the explainer's generation climbing")
+        assert kube.deployment(scene_namespace, "explained-default-0-classifier")["metadata"][
+            "generation"] == model_generation
+    finally:
+        process.stop()
 
 
 def rclone_keys(s3):

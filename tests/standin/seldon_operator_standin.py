@@ -10,18 +10,21 @@ on, what the operator does (see standin_render.py for the rendering rules and th
 It is not shipped with the collection and must never run against a real cluster that has the
 real operator.
 
-Behaviour copied from the operator, because the migration's sequence depends on it:
+Behaviour copied from the operator, because the migration's sequence depends on it (the rules
+differ per operator release; the release is read from the controller Deployment's image tag,
+see standin_render.py and docs/operator-versions.md):
 * ``seldon-config`` (storageInitializer image and resources, credentials key names) is read
-  again on every reconcile, but a SeldonDeployment is only reconciled when its spec changes or
-  on a full resync;
+  again on every reconcile but not watched. A SeldonDeployment is reconciled when it changes in
+  any way (spec, metadata, status), when a Deployment it owns changes, and on a full resync;
 * a full resync happens when the controller starts and whenever the ``seldon-controller-manager``
-  Deployment's pod template changes (a controller restart or an env change on this cluster,
-  where that pod is simulated by kwok). The controller env (RELATED_IMAGE_STORAGE_INITIALIZER,
-  PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME) is captured at that moment, like a process start;
+  Deployment's pod template changes (a controller restart, an env or image change on this
+  cluster, where that pod is simulated by kwok). The controller env (RELATED_IMAGE_STORAGE_INITIALIZER,
+  PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME) and release are captured then, like a process start;
 * SeldonDeployments whose namespace carries the label ``seldon.io/controller-id`` are left to a
-  namespaced operator; the SDep label ``seldon.io/controller-id`` must equal ``--controller-id``.
-A Deployment is written only when its rendering differs (hash annotation), keeping the live pod
-template annotations (kubectl.kubernetes.io/restartedAt) so a rollout restart is not undone.
+  namespaced operator; the SDep label ``seldon.io/controller-id`` must equal ``--controller-id``;
+* a Deployment that differs from the rendering gets the rendered spec written over it: up to
+  1.15.x only when the pod spec differs, from 1.16.0 for any spec difference (so a kubectl rollout
+  restart's restartedAt is removed within seconds), with the Deployment's labels and annotations.
 SeldonDeployment ``status.state`` becomes Available once its Deployments are rolled out.
 
 Run: ``--once`` (reconcile everything once, print a JSON summary) or a loop driven by watches
@@ -231,13 +234,13 @@ class Cluster:
         }
 
     def create_deployment(self, namespace, body):
-        return self.apps.create_namespaced_deployment(namespace, body)
+        return self._plain(self.apps.create_namespaced_deployment(namespace, body))
 
     def replace_deployment(self, namespace, name, body):
-        return self.apps.replace_namespaced_deployment(name, namespace, body)
+        return self._plain(self.apps.replace_namespaced_deployment(name, namespace, body))
 
-    def delete_deployment(self, namespace, name):
-        self.apps.delete_namespaced_deployment(name, namespace, propagation_policy="Background")
+    def delete_deployment(self, namespace, name, propagation="Background"):
+        self.apps.delete_namespaced_deployment(name, namespace, propagation_policy=propagation)
 
     def patch_sdep_status(self, namespace, name, status):
         self.custom.patch_namespaced_custom_object_status(
@@ -261,18 +264,20 @@ def deployment_rolled_out(deployment):
 class StandIn:
     """Reconcile loop state: what was rendered from which spec, and the controller's "process"."""
 
-    def __init__(self, cluster, controller_namespace="seldon-system", watch_namespace=None, controller_id=""):
+    def __init__(self, cluster, controller_namespace="seldon-system", watch_namespace=None, controller_id="",
+                 explainer_update_loop=False):
         self.cluster = cluster
         self.controller_namespace = controller_namespace
         self.watch_namespace = watch_namespace
         self.controller_id = controller_id or ""
         self.settings = render.OperatorSettings()
         self.controller_template_hash = None
-        self.reconciled = {}  # (namespace, name) -> (uid, spec hash)
+        self.reconciled = {}  # (namespace, name) -> what the last reconcile saw (SDep and owned Deployments)
         self.rendered_names = {}  # (namespace, name) -> [deployment names]
         self.errors = {}  # (namespace, name) -> reason of the last failed reconcile
         self.resyncs = 0
         self.writes = 0  # Deployment creates/replaces/deletes since start
+        self.explainer_update_loop = explainer_update_loop
 
     # -- controller "process" ------------------------------------------------------------------
     def check_controller(self):
@@ -285,8 +290,9 @@ class StandIn:
         self.controller_template_hash = template_hash
         self.settings = render.OperatorSettings.from_controller_deployment(controller)
         self.resyncs += 1
-        log.info("full resync #%d (controller %s); controller env %s", self.resyncs,
-                 "found" if controller else "missing", json.dumps(self.settings.as_dict(), sort_keys=True))
+        log.info("full resync #%d (controller %s); operator %s from %s; controller env %s", self.resyncs,
+                 "found" if controller else "missing", render.format_version(self.settings.version),
+                 self.settings.version_source, json.dumps(self.settings.as_dict(), sort_keys=True))
         return True
 
     # -- which SeldonDeployments are ours --------------------------------------------------------
@@ -318,13 +324,16 @@ class StandIn:
             metadata = sdep["metadata"]
             key = (metadata["namespace"], metadata["name"])
             seen.add(key)
-            fingerprint = (metadata.get("uid"), render.stable_hash(sdep.get("spec")))
-            missing = [n for n in self.rendered_names.get(key, []) if (key[0], n) not in live]
-            if full or self.reconciled.get(key) != fingerprint or missing:
-                why = "resync" if full else ("spec changed" if self.reconciled.get(key) != fingerprint
-                                             else "deployment missing")
-                self.reconcile(sdep, live, namespace_cache, summary, why)
-                self.reconciled[key] = fingerprint
+            fingerprint = self.fingerprint(sdep, live)
+            previous = self.reconciled.get(key)
+            if full or previous != fingerprint:
+                why = "resync" if full else self.why(previous, fingerprint)
+                if self.reconcile(sdep, live, namespace_cache, summary, why):
+                    # What this reconcile left behind: our own writes count as seen (the operator
+                    # reconciles once more on their events and finds nothing to do).
+                    self.reconciled[key] = self.fingerprint(sdep, live)
+                else:
+                    self.reconciled.pop(key, None)  # a write conflicted: again next pass
             self.update_status(sdep, live, summary)
         for key in list(self.reconciled):
             if key not in seen:
@@ -333,6 +342,27 @@ class StandIn:
                 self.errors.pop(key, None)
         return summary
 
+    @staticmethod
+    def fingerprint(sdep, live):
+        """What a reconcile depends on besides seldon-config: the SDep (any change: resourceVersion)
+        and the Deployments it owns (controller ownerReference to its uid)."""
+        metadata = sdep["metadata"]
+        uid = metadata.get("uid")
+        owned = sorted(
+            (name, deployment["metadata"].get("resourceVersion"))
+            for (namespace, name), deployment in live.items()
+            if namespace == metadata["namespace"]
+            and any(o.get("uid") == uid for o in deployment["metadata"].get("ownerReferences") or []))
+        return (uid, metadata.get("resourceVersion"), tuple(owned))
+
+    @staticmethod
+    def why(previous, fingerprint):
+        if previous is None:
+            return "new"
+        if previous[:2] != fingerprint[:2]:
+            return "SeldonDeployment changed"
+        return "owned Deployment changed"
+
     def _namespace_view(self, namespace, cache):
         if namespace not in cache:
             cache[namespace] = (self.cluster.service_accounts(namespace),
@@ -340,6 +370,7 @@ class StandIn:
         return cache[namespace]
 
     def reconcile(self, sdep, live, namespace_cache, summary, why):
+        """One reconcile of one SDep; False when a write failed and it should run again."""
         metadata = sdep["metadata"]
         namespace, name = metadata["namespace"], metadata["name"]
         key = (namespace, name)
@@ -355,23 +386,26 @@ class StandIn:
             self.errors[key] = str(exc)
             summary["errors"].append({"namespace": namespace, "name": name, "reason": str(exc)})
             log.warning("%s/%s: %s", namespace, name, exc)
-            return
+            return True
         self.errors.pop(key, None)
+        complete = True
         names = []
         for deployment in desired:
             dep_name = deployment["metadata"]["name"]
             names.append(dep_name)
             try:
-                action = self.apply_deployment(deployment, live.get((namespace, dep_name)))
+                action, written = self.apply_deployment(deployment, live.get((namespace, dep_name)))
             except ApiException as exc:
                 # 409: someone wrote in between; the next pass re-reads and tries again.
                 self.errors[key] = "writing Deployment %s: %s" % (dep_name, api_error(exc))
                 summary["errors"].append({"namespace": namespace, "name": name, "reason": self.errors[key]})
                 log.warning("%s/%s: %s", namespace, name, self.errors[key])
-                self.reconciled.pop(key, None)
+                complete = False
                 continue
             if action:
                 self.writes += 1
+                if written is not None:
+                    live[(namespace, dep_name)] = written
                 summary["written"].append({"namespace": namespace, "deployment": dep_name, "action": action,
                                            "initContainers": render.init_containers_summary(deployment)})
                 log.info("%s Deployment %s/%s for %s: %s", action, namespace, dep_name, name,
@@ -389,28 +423,36 @@ class StandIn:
                     log.info("deleted Deployment %s/%s no longer rendered for %s", namespace, live_name, name)
                 except ApiException as exc:
                     log.warning("deleting Deployment %s/%s: %s", namespace, live_name, api_error(exc))
+        return complete
 
     def apply_deployment(self, desired, existing):
-        """Create, or replace when the rendering hash differs; returns the action or None."""
+        """Create, or write the rendering over a Deployment that differs, as the operator of
+        ``self.settings.version`` does; returns (action or None, the written object or None)."""
         namespace = desired["metadata"]["namespace"]
         name = desired["metadata"]["name"]
+        version = self.settings.version
         if existing is None:
-            self.cluster.create_deployment(namespace, desired)
-            return "created"
-        want = desired["metadata"]["annotations"][render.HASH_ANNOTATION]
-        if (existing["metadata"].get("annotations") or {}).get(render.HASH_ANNOTATION) == want:
-            return None
-        body = json.loads(json.dumps(desired))
-        body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
-        annotations = dict(existing["metadata"].get("annotations") or {})
-        annotations.update(body["metadata"]["annotations"])
-        body["metadata"]["annotations"] = annotations
-        template_annotations = dict(((existing["spec"]["template"].get("metadata") or {}).get("annotations")) or {})
-        template_annotations.update(body["spec"]["template"]["metadata"].get("annotations") or {})
-        if template_annotations:
-            body["spec"]["template"]["metadata"]["annotations"] = template_annotations
-        self.cluster.replace_deployment(namespace, name, body)
-        return "updated"
+            return "created", self.cluster.create_deployment(namespace, desired)
+        if existing["metadata"].get("deletionTimestamp"):
+            return None, None  # being deleted: created again once it is gone
+        if render.selector_changed(desired, existing) and self.settings.has("selector_change_recreates"):
+            # The operator deletes (foreground) and creates again; here the create follows once
+            # the old one is gone (its deletion is an event of this SDep's Deployments).
+            self.cluster.delete_deployment(namespace, name, propagation="Foreground")
+            return "deleted (selector changed)", None
+        if self.explainer_update_loop and render.explainer_update_loops(desired, existing, version):
+            body = render.update_body(desired, existing, version)
+            count = int((existing["metadata"].get("annotations") or {}).get(render.LOOP_ANNOTATION) or 0)
+            body["metadata"]["annotations"][render.LOOP_ANNOTATION] = str(count + 1)
+            return "updated (explainer update loop)", self.cluster.replace_deployment(namespace, name, body)
+        reason = render.deployment_difference(desired, existing, version)
+        if reason is None:
+            return None, None
+        body = render.update_body(desired, existing, version)
+        if self.explainer_update_loop and render.explainer_update_loops(
+                desired, {"metadata": {"annotations": {render.LOOP_ANNOTATION: "0"}}}, version):
+            body["metadata"]["annotations"][render.LOOP_ANNOTATION] = "1"
+        return "updated (%s)" % reason, self.cluster.replace_deployment(namespace, name, body)
 
     def update_status(self, sdep, live, summary):
         metadata = sdep["metadata"]
@@ -566,6 +608,11 @@ def main(argv=None):
                              "or as the kubeconfig's user")
     parser.add_argument("--identity-namespace", default=IDENTITY_NAME,
                         help="namespace of the stand-in's service account (default %s)" % IDENTITY_NAME)
+    parser.add_argument("--explainer-update-loop", action="store_true",
+                        default=os.environ.get("STANDIN_EXPLAINER_UPDATE_LOOP", "") in ("1", "true"),
+                        help="operator 1.17.1 only: an explainer Deployment without replicas, once updated, is "
+                             "updated again on every reconcile (the operator bug seen at 1.17.1); off by default "
+                             "(env STANDIN_EXPLAINER_UPDATE_LOOP=1)")
     parser.add_argument("--pid-file", default=None)
     parser.add_argument("--state-file", default=None, help="write pass and resync counts here after each pass")
     parser.add_argument("--safety-poll", type=float, default=30.0, help="seconds between passes without events")
@@ -581,7 +628,8 @@ def main(argv=None):
     except ApiException as exc:
         log.error("setting up the stand-in's identity failed: %s", api_error(exc))
         return 2
-    standin = StandIn(cluster, args.controller_namespace, args.namespace, args.controller_id)
+    standin = StandIn(cluster, args.controller_namespace, args.namespace, args.controller_id,
+                      explainer_update_loop=args.explainer_update_loop)
     if args.once:
         try:
             summary = standin.run_pass(force_full=True)
