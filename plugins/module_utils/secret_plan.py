@@ -5,8 +5,9 @@
 for the rollback, the JSON patch and the redacted diff.
 
 Only keys are added; original keys and their bytes never change. The names of the added keys are
-recorded in the annotation ``rclone-migration.seldon-ops.io/added-keys`` so that state=absent
-removes exactly those (and only ``RCLONE_*`` keys, whatever the annotation says).
+recorded in the annotation ``rclone-migration.seldon-ops.io/added-keys`` with a keyed digest of each value, so that
+state=absent removes exactly those, only while they still hold the value written (a rotated
+key stays), and only ``RCLONE_*`` keys whatever the annotation says.
 Values exist only in ``Change.keys_to_set`` and the patch built from it.
 """
 
@@ -14,6 +15,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+import hmac
+import json
 from collections import namedtuple
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
@@ -23,11 +27,14 @@ from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 
 ADDED_KEYS_ANNOTATION = "rclone-migration.seldon-ops.io/added-keys"
+DIGEST_LENGTH = 16
 
-Change = namedtuple("Change", "action reason added_keys overwritten_keys conflicting_keys keys_to_set annotation")
-Change.__doc__ = """What the conversion does to one secret's data: ``action`` (status.ACTION_*),
-``reason``, key names added / overwritten / conflicting, ``keys_to_set`` (name -> plain value) and
-the new value of the added-keys annotation (None: unchanged)."""
+Change = namedtuple("Change", "action reason added_keys overwritten_keys conflicting_keys kept_keys keys_to_set "
+                               "annotation")
+Change.__doc__ = """What rclone_secret does to one secret's data: ``action`` (status.ACTION_*),
+``reason``, key names added (or, for state=absent, removed) / overwritten / conflicting / kept by
+state=absent, ``keys_to_set`` (name -> plain value) and the new value of the added-keys annotation
+(None: unchanged)."""
 
 SecretPlan = namedtuple("SecretPlan", "change format patch diff")
 SecretPlan.__doc__ = """A Change for one Secret as read, the secret's format, the JSON patch (None:
@@ -36,31 +43,71 @@ nothing to write) and the ``(before, after)`` diff (None when nothing changes)."
 
 # --------------------------------------------------------------------------- the record of added keys
 
-def added_keys_recorded(annotations):
-    """Key names recorded in our annotation (sorted, no empties)."""
-    raw = (annotations or {}).get(ADDED_KEYS_ANNOTATION)
-    raw = raw if isinstance(raw, str) else ""
-    return sorted(set(part.strip() for part in raw.split(",") if part.strip()))
+def value_digest(salt, key, value):
+    """What the record keeps of a value it wrote: a keyed digest, never the value.
 
-
-def added_keys_annotation(previous, new_keys):
-    """Annotation value recording ``previous`` plus ``new_keys`` (sorted, comma separated)."""
-    return ",".join(sorted(set(previous or []) | set(new_keys or [])))
-
-
-def keys_to_remove(decoded, annotations):
-    """Keys state=absent removes: the recorded ones still present, and only rclone keys.
-
-    A tampered annotation can therefore never remove an original kfserving key.
+    Keyed with the secret's uid, so equal values in two secrets do not give equal digests.
     """
-    return [key for key in added_keys_recorded(annotations)
-            if key in (decoded or {}) and key.startswith(rm.RCLONE_KEY_PREFIX)]
+    mac = hmac.new(salt.encode("utf-8"), (key + "\0" + value).encode("utf-8"), hashlib.sha256)
+    return "sha256:" + mac.hexdigest()[:DIGEST_LENGTH]
+
+
+def digest_salt(secret):
+    """The secret's uid (stable for its lifetime), else ``namespace/name``."""
+    metadata = kube_objects.metadata_of(secret)
+    return metadata.get("uid") or "{0}/{1}".format(metadata.get("namespace"), metadata.get("name"))
+
+
+def record(annotations):
+    """The added-keys record: ``{key: digest}``; a digest is None for keys an older version of this
+    collection recorded by name only (a comma-separated list)."""
+    raw = (annotations or {}).get(ADDED_KEYS_ANNOTATION)
+    if not isinstance(raw, str) or not raw.strip():
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return dict((part.strip(), None) for part in raw.split(",") if part.strip())
+    if not isinstance(parsed, dict):
+        return {}
+    return dict((str(key), value if isinstance(value, str) else None) for key, value in parsed.items())
+
+
+def added_keys_recorded(annotations):
+    """Key names recorded in our annotation (sorted)."""
+    return sorted(record(annotations))
+
+
+def added_keys_annotation(previous, written, salt):
+    """Annotation value recording ``previous`` (a record) plus ``written`` (key -> value written)."""
+    recorded = dict(previous or {})
+    recorded.update((key, value_digest(salt, key, value)) for key, value in written.items())
+    return json.dumps(recorded, sort_keys=True, separators=(",", ":"))
+
+
+def keys_to_remove(decoded, annotations, salt):
+    """``(keys state=absent removes, {key kept: why})``: a recorded ``RCLONE_*`` key is removed only
+    while it still holds the value this collection wrote (its digest matches); a rotated value, or
+    one recorded without a digest, stays. A tampered record can never remove an original key.
+    """
+    remove, kept = [], {}
+    for key, digest in sorted(record(annotations).items()):
+        if key not in (decoded or {}) or not key.startswith(rm.RCLONE_KEY_PREFIX):
+            continue
+        if digest is None:
+            kept[key] = "recorded without a digest by an older version"
+        elif decoded[key] is None or value_digest(salt, key, decoded[key]) != digest:
+            kept[key] = "value changed since the migration wrote it"
+        else:
+            remove.append(key)
+    return remove, kept
 
 
 # --------------------------------------------------------------------------- adding keys
 
 def _change(action, reason, **fields):
-    values = dict(added_keys=[], overwritten_keys=[], conflicting_keys=[], keys_to_set={}, annotation=None)
+    values = dict(added_keys=[], overwritten_keys=[], conflicting_keys=[], kept_keys=[], keys_to_set={},
+                  annotation=None)
     values.update(fields)
     return Change(action, reason, **values)
 
@@ -88,8 +135,9 @@ def _converted_reason(usable, added, overwritten):
     return "; ".join([reason] + notes)
 
 
-def secret_change(decoded, annotations, remotes, provider, on_conflict, config=None, data_problem=""):
-    """The Change rclone_secret makes to one secret's decoded data (None: secret not found)."""
+def secret_change(decoded, annotations, remotes, provider, on_conflict, config=None, data_problem="", salt=""):
+    """The Change rclone_secret makes to one secret's decoded data (None: secret not found);
+    ``salt`` keys the digests of the record (digest_salt)."""
     if decoded is None:
         return _change(st.ACTION_BLOCKED, "secret not found")
     conversions = [rm.convert_for_remote(decoded, annotations, remote, provider=provider, config=config,
@@ -113,7 +161,8 @@ def secret_change(decoded, annotations, remotes, provider, on_conflict, config=N
     return _change(st.ACTION_CONVERTED, _converted_reason(usable, added, overwritten),
                    added_keys=sorted(added), overwritten_keys=sorted(overwritten),
                    conflicting_keys=sorted(conflicts), keys_to_set=keys_to_set,
-                   annotation=added_keys_annotation(added_keys_recorded(annotations), added))
+                   annotation=added_keys_annotation(record(annotations),
+                                                    dict((key, keys_to_set[key]) for key in added), salt))
 
 
 def add_patch(secret, keys_to_set, annotation):
@@ -144,7 +193,7 @@ def plan_conversion(secret, remotes, provider, on_conflict, config=None):
     decoded = ks.decode_data(secret.get("data"))
     annotations = kube_objects.annotations_of(secret)
     change = secret_change(decoded, annotations, remotes, provider, on_conflict, config,
-                           ks.data_problem(secret.get("data")))
+                           ks.data_problem(secret.get("data")), digest_salt(secret))
     fmt = ks.detect_format(decoded, config)
     if change.action != st.ACTION_CONVERTED:
         return SecretPlan(change, fmt, None, None)
@@ -153,13 +202,6 @@ def plan_conversion(secret, remotes, provider, on_conflict, config=None):
 
 
 # --------------------------------------------------------------------------- removing keys (rollback)
-
-def removal(decoded, annotations):
-    """Keys state=absent removes and whether our annotation goes too: ``(keys, drop_annotation)``."""
-    if decoded is None:
-        return [], False
-    return keys_to_remove(decoded, annotations), ADDED_KEYS_ANNOTATION in (annotations or {})
-
 
 def removal_patch(secret, keys, drop_annotation):
     """JSON patch removing ``keys`` and our annotation, guarded (None when there is nothing to remove)."""
@@ -171,18 +213,31 @@ def removal_patch(secret, keys, drop_annotation):
     return ops
 
 
-def plan_removal(secret, config=None):
-    """The SecretPlan of rclone_secret state=absent for one Secret as read."""
+def _removal_reason(removed, kept):
+    reason = "removes {0} recorded key(s) and the annotation".format(len(removed))
+    if kept:
+        reason += "; kept {0}".format(", ".join("{0} ({1})".format(key, why) for key, why in sorted(kept.items())))
+    return reason
+
+
+def plan_removal(secret, config=None, kept_for=""):
+    """The SecretPlan of rclone_secret state=absent for one Secret as read.
+
+    ``kept_for``: why the secret keeps its rclone keys and record (nodes that still run the rclone
+    initializer after the rollback read it); "" removes what the record proves is ours.
+    """
     decoded = ks.decode_data(secret.get("data"))
     annotations = kube_objects.annotations_of(secret)
-    keys, drop = removal(decoded, annotations)
     fmt = ks.detect_format(decoded, config)
-    patch = removal_patch(secret, keys, drop)
-    if patch is None:
+    if ADDED_KEYS_ANNOTATION not in annotations:
         return SecretPlan(_change(st.ACTION_UNCHANGED, "nothing recorded"), fmt, None, None)
-    change = _change(st.ACTION_REMOVED, "removes {0} recorded key(s) and the annotation".format(len(keys)),
-                     added_keys=keys)
-    return SecretPlan(change, fmt, patch, diff(decoded, None, keys, annotations.get(ADDED_KEYS_ANNOTATION), None))
+    if kept_for:
+        return SecretPlan(_change(st.ACTION_UNCHANGED, kept_for, kept_keys=added_keys_recorded(annotations)),
+                          fmt, None, None)
+    removed, kept = keys_to_remove(decoded, annotations, digest_salt(secret))
+    change = _change(st.ACTION_REMOVED, _removal_reason(removed, kept), added_keys=removed, kept_keys=sorted(kept))
+    return SecretPlan(change, fmt, removal_patch(secret, removed, True),
+                      diff(decoded, None, removed, annotations.get(ADDED_KEYS_ANNOTATION), None))
 
 
 # --------------------------------------------------------------------------- which secrets, and the result entry
@@ -237,12 +292,14 @@ def entry(target, plan=None, error=""):
     result = {"namespace": target.namespace, "name": target.name, "action": st.ACTION_BLOCKED,
               "reason": target.problem or "not found", "format": "",
               "remotes": sorted(set(remote.upper() for remote in target.remotes)), "added_keys": [],
-              "overwritten_keys": [], "conflicting_keys": [], "used_by": target.used_by}
+              "overwritten_keys": [], "conflicting_keys": [], "kept_keys": [], "used_by": target.used_by}
     if plan is None:
         return result
     change = plan.change
     result.update(action=change.action, reason=change.reason, format=plan.format, added_keys=change.added_keys,
-                  overwritten_keys=change.overwritten_keys, conflicting_keys=change.conflicting_keys)
+                  overwritten_keys=change.overwritten_keys, conflicting_keys=change.conflicting_keys,
+                  kept_keys=change.kept_keys)
     if error:
-        result.update(action=st.ACTION_FAILED, reason=error, added_keys=[], overwritten_keys=[], conflicting_keys=[])
+        result.update(action=st.ACTION_FAILED, reason=error, added_keys=[], overwritten_keys=[], conflicting_keys=[],
+                      kept_keys=[])
     return result

@@ -18,10 +18,12 @@ __metaclass__ = type
 import json
 from collections import namedtuple
 
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import canary_pins
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import node_evaluation
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_graph as sg
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 
 SECRET_REFS_ANNOTATION = "rclone-migration.seldon-ops.io/secret-refs"
@@ -105,14 +107,23 @@ def set_patch(sdep, nodes):
 
 
 def removal_nodes(sdep):
-    """For state=absent: per recorded node, remove its envSecretRefName or leave it (and why)."""
+    """For state=absent: per recorded node, remove its envSecretRefName or leave it (and why).
+
+    A node that keeps the rclone initializer after the rollback (its own rclone
+    storageInitializerImage, not a canary pin) keeps the reference: rclone reads that secret.
+    """
     entries = []
+    canary_refs = canary_pins.recorded_refs(sdep)[0]
     for ref, secret in sorted(recorded_refs(sdep).items()):
         path = sg.pointer_for_ref(sdep, ref)
         node = {"ref": ref, "predictor": ref.split("/", 1)[0], "node": ref.split("/", 1)[-1], "path": path or ""}
         current = json_patch.value_at(sdep, path + "/envSecretRefName") if path else None
+        pinned = json_patch.value_at(sdep, path + "/storageInitializerImage") if path else None
         if path is None:
             entries.append(_entry(node, st.ACTION_SKIPPED, secret, "node no longer exists"))
+        elif seldon_settings.is_rclone_image(pinned) and ref not in canary_refs:
+            entries.append(_entry(node, st.ACTION_SKIPPED, secret, "node pins the rclone initializer {0}: keeps "
+                                  "its envSecretRefName".format(pinned)))
         elif current != secret:
             entries.append(_entry(node, st.ACTION_SKIPPED, secret,
                                   "envSecretRefName changed since this collection set it: left as is"))

@@ -32,6 +32,8 @@ CREDENTIALS_KEY = "credentials"
 # The operator's fallback when neither the controller env nor seldon-config names an image.
 OPERATOR_DEFAULT_INITIALIZER = "docker.io/seldonio/rclone-storage-initializer:latest"
 
+RCLONE_IMAGE_NAME = "rclone-storage-initializer"
+
 SOURCE_NODE = "storageInitializerImage"
 SOURCE_CONTROLLER_ENV = "controller env " + RELATED_IMAGE_ENV
 SOURCE_SELDON_CONFIG = "seldon-config storageInitializer"
@@ -55,6 +57,17 @@ class Settings(namedtuple("Settings", "default_env_secret_ref_name default_env_s
         reported = self._asdict()
         reported.pop("warnings")
         return dict(reported)
+
+
+def is_rclone_image(image):
+    """True for an image of the rclone storage initializer, from any registry, with any tag or digest.
+
+    >>> is_rclone_image("docker.io/seldonio/rclone-storage-initializer:1.17.1"), is_rclone_image("kfserving/storage-initializer:v0.6.1")
+    (True, False)
+    """
+    if not isinstance(image, str):
+        return False
+    return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0] == RCLONE_IMAGE_NAME
 
 
 def controller_env(controller, name):

@@ -13,11 +13,14 @@ __metaclass__ = type
 
 from collections import namedtuple
 
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import canary_pins
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_uri
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import node_evaluation
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_graph as sg
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 
 SecretUse = namedtuple("SecretUse", "namespace name remotes used_by")
@@ -50,6 +53,23 @@ def secret_uses(plans):
         users.append("{0}/{1}".format(plan.node["deployment"], plan.node["ref"]))
     return [SecretUse(namespace, name, sorted(remotes), sorted(users))
             for (namespace, name), (remotes, users) in sorted(uses.items())]
+
+
+def keeps_rclone(plan, canary_refs):
+    """True when the node runs the rclone initializer whatever the operator's global image: its own
+    storageInitializerImage is an rclone image that no canary of this collection set."""
+    return (seldon_settings.is_rclone_image(plan.node["storage_initializer_image"])
+            and plan.node["ref"] not in canary_refs.get((plan.node["namespace"], plan.node["deployment"]), ()))
+
+
+def rclone_users(inventory):
+    """``{(namespace, secret): [users]}`` of the secrets nodes read that keep the rclone initializer
+    after a rollback (keeps_rclone): a rollback leaves their rclone keys in place."""
+    plans, _ignored = node_plans(inventory)
+    canary_refs = dict((kube_objects.object_key(sdep), canary_pins.recorded_refs(sdep)[0])
+                       for sdep in inventory.deployments)
+    users = secret_uses([plan for plan in plans if keeps_rclone(plan, canary_refs)])
+    return dict(((use.namespace, use.name), use.used_by) for use in users)
 
 
 def _rollup(conversions):

@@ -28,8 +28,11 @@ description:
     (C(gcloud-application-credentials.json)). Azure service-principal secrets are reported, not converted.
   - Normalises what would break rclone - surrounding whitespace or a newline in the endpoint, an endpoint
     without scheme - and writes rclone's spelling of the provider.
-  - The names of the keys it added are recorded in the annotation
-    C(rclone-migration.seldon-ops.io/added-keys); O(state=absent) removes exactly those keys and the annotation.
+  - The names of the keys it added are recorded in the annotation C(rclone-migration.seldon-ops.io/added-keys), each
+    with a digest of the value written (keyed with the secret's uid; never the value). O(state=absent) removes a
+    recorded key only while it still holds that value - a key rotated since is kept and reported in RV(secrets[].kept_keys) -
+    and removes the annotation. Secrets read by nodes that keep the rclone initializer after a rollback (their own
+    rclone C(storageInitializerImage), not a canary pin) keep their keys and record.
   - Each write is a JSON patch carrying the resourceVersion that was read; on 409 Conflict the secret is
     read again and the conversion recomputed (bounded retries). Nothing is written when nothing differs.
   - Check mode sends no write request. The diff shows key names with C(<redacted>) values.
@@ -64,7 +67,8 @@ options:
   state:
     description:
       - V(present) adds the keys. V(absent) removes the keys this module added (as recorded in its
-        annotation) from every annotated secret in O(namespaces) (or only O(name)).
+        annotation, and only while they hold the value it wrote) from every annotated secret in O(namespaces)
+        (or only O(name)).
     type: str
     choices: [present, absent]
     default: present
@@ -75,7 +79,7 @@ notes:
   - Requests for M namespaces - O(state=present) without O(name) lists SeldonDeployments, Secrets and
     ServiceAccounts once per namespace (3 x M, or 3 cluster-wide), plus up to two GETs for the operator
     settings, plus one PATCH per secret that changes (a GET and a PATCH more per 409 retry).
-    With O(name) or O(state=absent) only Secrets are listed.
+    O(state=absent) lists the same; with O(name) and O(state=present) only Secrets are listed.
 seealso:
   - module: seldon_ops.rclone_migration.seldon_storage_info
   - module: seldon_ops.rclone_migration.seldon_deployment_secret_ref
@@ -151,6 +155,12 @@ secrets:
       type: list
       elements: str
       returned: always
+    kept_keys:
+      description: O(state=absent) - recorded key names left in place (value changed since, recorded without a
+        digest, or still read by nodes that keep the rclone initializer).
+      type: list
+      elements: str
+      returned: always
     used_by:
       description: C(<deployment>/<predictor>/<node>) of the users (without O(name)).
       type: list
@@ -214,22 +224,32 @@ def conversion_work(access, params, settings):
             for target in targets]
 
 
-def removal_work(access, params):
-    """``[(SecretTarget, planning function)]`` for state=absent: every secret carrying our record."""
-    selector = "metadata.name=" + params["name"] if params["name"] else None
-    listed = access.list("Secret", params["namespaces"], field_selector=selector)
-    return [(secret_plan.removal_target(obj), secret_plan.plan_removal) for obj in listed
-            if secret_plan.ADDED_KEYS_ANNOTATION in kube_objects.annotations_of(obj)]
+def removal_work(access, params, settings):
+    """``[(SecretTarget, planning function)]`` for state=absent: every secret carrying our record;
+    the ones that nodes keeping the rclone initializer read keep their keys."""
+    cluster = inventory.load(access, params, settings)
+    users = storage_report.rclone_users(cluster)
+    work = []
+    for key, obj in sorted(cluster.secrets.items()):
+        if secret_plan.ADDED_KEYS_ANNOTATION not in kube_objects.annotations_of(obj):
+            continue
+        if params["name"] and key[1] != params["name"]:
+            continue
+        kept_for = "kept: {0} still run the rclone initializer (their own storageInitializerImage)".format(
+            ", ".join(users[key])) if key in users else ""
+        work.append((secret_plan.removal_target(obj), functools.partial(
+            secret_plan.plan_removal, config=settings.credentials_config, kept_for=kept_for)))
+    return work
 
 
 def run(module, access):
     params = module.params
+    settings = seldon_settings.read(access, params, kube_access.KubeAccessError)
+    for warning in settings.warnings:
+        module.warn(warning)
     if params["state"] == "absent":
-        work = removal_work(access, params)
+        work = removal_work(access, params, settings)
     else:
-        settings = seldon_settings.read(access, params, kube_access.KubeAccessError)
-        for warning in settings.warnings:
-            module.warn(warning)
         work = conversion_work(access, params, settings)
     entries, diffs = [], []
     for target, plan_for in work:

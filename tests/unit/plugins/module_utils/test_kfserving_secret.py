@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to seldon_ops.rclone_migration
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading kfserving-era secrets (kfserving_secret.py) and the record of added keys (secret_plan.py)."""
+"""Reading kfserving-era secrets (kfserving_secret.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,7 +13,6 @@ import json
 import pytest
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan as sp
 
 
 S3 = "RCLONE_CONFIG_S3_"
@@ -65,18 +64,3 @@ def test_credentials_config_from_seldon_config_json():
 def test_decode_secret_data_marks_undecodable_values():
     data = {"ok": base64.b64encode(b"text").decode(), "binary": base64.b64encode(b"\xff\xfe").decode(), "bad": "@@@"}
     assert ks.decode_data(data) == {"ok": "text", "binary": None, "bad": None}
-
-
-# --------------------------------------------------------------------------- added-keys bookkeeping
-
-def test_added_keys_annotation_round_trip():
-    value = sp.added_keys_annotation(["B", "A"], ["C", "A"])
-    assert value == "A,B,C"
-    assert sp.added_keys_recorded({sp.ADDED_KEYS_ANNOTATION: value}) == ["A", "B", "C"]
-    assert sp.added_keys_recorded({}) == []
-
-
-def test_keys_to_remove_only_recorded_rclone_keys_present():
-    decoded = env_secret(**{S3 + "TYPE": "s3", S3 + "ENDPOINT": "x"})
-    annotations = {sp.ADDED_KEYS_ANNOTATION: "RCLONE_CONFIG_S3_TYPE,RCLONE_CONFIG_S3_GONE,AWS_ACCESS_KEY_ID"}
-    assert sp.keys_to_remove(decoded, annotations) == [S3 + "TYPE"]

@@ -108,13 +108,10 @@ def test_seed_scenarios():
 
 def converted(secret_obj, remotes=("s3",), provider="minio", on_conflict="fail"):
     """Apply rclone_secret's patch to a copy of the secret, as the API server would."""
-    decoded = ks.decode_data(secret_obj["data"])
-    annotations = secret_obj["metadata"].get("annotations") or {}
-    change = sp.secret_change(decoded, annotations, list(remotes), provider, on_conflict)
-    if change.action != status.ACTION_CONVERTED:
-        return secret_obj, change
-    patch = sp.add_patch(secret_obj, change.keys_to_set, change.annotation)
-    return jsonpatch.apply_patch(secret_obj, patch), change
+    plan = sp.plan_conversion(secret_obj, list(remotes), provider, on_conflict)
+    if plan.patch is None:
+        return secret_obj, plan.change
+    return jsonpatch.apply_patch(secret_obj, plan.patch), plan.change
 
 
 def test_after_conversion_and_secret_ref_everything_is_migrated():
@@ -144,9 +141,8 @@ def test_conversion_keeps_original_bytes_and_rollback_restores_them_exactly():
     after, change = converted(original)
     for key, value in original["data"].items():
         assert after["data"][key] == value
-    assert after["metadata"]["annotations"][sp.ADDED_KEYS_ANNOTATION] == ",".join(sorted(change.added_keys))
-    keys, drop = sp.removal(ks.decode_data(after["data"]), after["metadata"]["annotations"])
-    restored = jsonpatch.apply_patch(after, sp.removal_patch(after, keys, drop))
+    assert sp.added_keys_recorded(after["metadata"]["annotations"]) == sorted(change.added_keys)
+    restored = jsonpatch.apply_patch(after, sp.plan_removal(after).patch)
     assert restored == original
 
 
@@ -185,7 +181,7 @@ def test_keep_then_rerun_is_unchanged_and_says_why():
 def test_overwritten_keys_are_not_recorded_for_rollback():
     data = dict(ENV_DATA, RCLONE_CONFIG_S3_ENDPOINT="http://elsewhere:9000")
     change = sp.secret_change(data, {}, ["s3"], "minio", "overwrite")
-    assert "RCLONE_CONFIG_S3_ENDPOINT" not in change.annotation.split(",")
+    assert "RCLONE_CONFIG_S3_ENDPOINT" not in json.loads(change.annotation)
 
 
 def test_secret_change_actions_for_bad_inputs():

@@ -106,7 +106,9 @@ def test_rollback_restores_the_original_secrets_exactly(cluster, run_module):
     result, failed, _module = run_module(rclone_secret, namespaces=["core-a"], state="absent")
     assert not failed and result["changed"]
     assert sorted(e["action"] for e in result["secrets"]) == ["removed", "removed"]
-    assert (count(cluster, "list"), count(cluster, "patch")) == (1, 2)  # absent lists Secrets only
+    # absent also lists SeldonDeployments and ServiceAccounts: secrets that nodes keeping the rclone
+    # initializer read keep their keys
+    assert (count(cluster, "list"), count(cluster, "patch")) == (3, 2)
     for name, data in originals.items():
         stored = cluster.obj("Secret", "core-a", name)
         assert stored["data"] == data
@@ -196,3 +198,25 @@ def test_seldon_config_credentials_names_are_used(cluster, run_module):
     result, _failed, module = run_module(rclone_secret, namespaces=["core-a"])
     assert [(e["name"], e["action"], e["format"]) for e in result["secrets"]] == [("renamed", "converted", "service_account")]
     assert module.warnings == ["Deployment seldon-system/seldon-controller-manager not found; using Seldon defaults"]
+
+
+def test_rollback_keeps_what_nodes_pinned_to_rclone_still_read(cluster, run_module):
+    from ansible_collections.seldon_ops.rclone_migration.plugins.modules import seldon_deployment_secret_ref
+    seed(cluster, "core-a")
+    run_module(rclone_secret, namespaces=["core-a"])
+    run_module(seldon_deployment_secret_ref, namespaces=["core-a"])
+    # iris-sa got envSecretRefName sa-secret; now it pins an rclone image of its own (not a canary)
+    cluster.bump("SeldonDeployment", "core-a", "iris-sa", lambda obj: obj["spec"]["predictors"][0]["graph"].update(
+        storageInitializerImage="registry.example/seldonio/rclone-storage-initializer:1.17.1"))
+    converted_sa = cluster.obj("Secret", "core-a", "sa-secret")["data"]
+    refs, _failed, _module = run_module(seldon_deployment_secret_ref, namespaces=["core-a"], state="absent")
+    (node,) = [entry for entry in refs["deployments"] if entry["name"] == "iris-sa"][0]["nodes"]
+    assert node["action"] == "skipped" and "pins the rclone initializer" in node["reason"]
+    graph = cluster.obj("SeldonDeployment", "core-a", "iris-sa")["spec"]["predictors"][0]["graph"]
+    assert graph["envSecretRefName"] == "sa-secret"
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-a"], state="absent")
+    assert not failed
+    actions = dict((entry["name"], entry) for entry in result["secrets"])
+    assert actions["env-secret"]["action"] == "removed"
+    assert actions["sa-secret"]["action"] == "unchanged" and "iris-sa/default/classifier" in actions["sa-secret"]["reason"]
+    assert cluster.obj("Secret", "core-a", "sa-secret")["data"] == converted_sa
