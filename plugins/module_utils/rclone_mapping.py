@@ -256,12 +256,12 @@ def _without_source(decoded, fmt, remote):
             notes.append("{0}PROVIDER is not spelled as rclone's provider names are "
                          "(rclone falls back to generic S3)".format(prefix))
         return CONVERSION_MIGRATED, "already configures rclone remote {0}".format(remote.upper()), notes
-    if remote_type_hint(remote) == REMOTE_OTHER_BACKEND:
-        return CONVERSION_BLOCKED, ("remote {0} is rclone's {1} backend: kfserving credentials cannot be converted "
-                                    "for it; configure {2}* by hand").format(remote.upper(), remote.lower(), prefix), []
     if fmt == ks.FORMAT_AZURE:
         return CONVERSION_BLOCKED, ("Azure service-principal secret (AZ_*): rclone has no environment "
                                     "options for it; configure an azureblob remote by hand"), []
+    if remote_type_hint(remote) == REMOTE_OTHER_BACKEND:
+        return CONVERSION_BLOCKED, ("remote {0} is rclone's {1} backend: kfserving credentials cannot be converted "
+                                    "for it; configure {2}* by hand").format(remote.upper(), remote.lower(), prefix), []
     others = [name for name in rclone_remotes_in(decoded) if name != remote.upper()]
     if others:
         return CONVERSION_BLOCKED, "configures rclone remote(s) {0} but the modelUri uses remote {1}".format(
