@@ -12,20 +12,23 @@ __metaclass__ = type
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
 
 
 class Inventory:
-    """The listed objects, indexed by (namespace, name), with secrets decoded once on demand."""
+    """The listed objects, indexed by (namespace, name), with secrets decoded once on demand, and
+    the operator's settings that decide how nodes read them (its release's rules included)."""
 
     def __init__(self, secrets=None, service_accounts=None, deployments=None, provider=rm.PROVIDER_AUTO,
-                 default_env_secret_ref_name="", credentials_config=None):
+                 default_env_secret_ref_name="", credentials_config=None, rules=None):
         self.secrets = dict((kube_objects.object_key(obj), obj) for obj in secrets or [])
         self.service_accounts = dict((kube_objects.object_key(obj), obj) for obj in service_accounts or [])
         self.deployments = sorted(deployments or [], key=kube_objects.sort_key)
         self.provider = provider or rm.PROVIDER_AUTO
         self.default_env_secret_ref_name = default_env_secret_ref_name or ""
         self.config = ks.credentials_config(credentials_config)
+        self.rules = rules or operator_rules.rules_for()
         self._decoded = {}
         self._conversions = {}
 
@@ -109,5 +112,5 @@ def load(access, params, settings, provider=rm.PROVIDER_AUTO):
         secrets=access.list("Secret", namespaces), service_accounts=access.list("ServiceAccount", namespaces),
         deployments=deployments,
         provider=provider, default_env_secret_ref_name=settings.default_env_secret_ref_name,
-        credentials_config=settings.credentials_config,
+        credentials_config=settings.credentials_config, rules=settings.rules,
     )

@@ -84,7 +84,7 @@ def desired_refs(sdep, inventory, secret_name=""):
     With ``secret_name``, that secret instead of the service account's, also for nodes that have
     no credentials at all (blocked, none configured).
     """
-    nodes, _ignored = sg.model_loading_nodes(sdep)
+    nodes, _ignored = sg.model_loading_nodes(sdep, inventory.rules)
     recorded = recorded_refs(sdep)
     return [_node_entry(node, inventory, recorded, secret_name) for node in nodes]
 

@@ -4,14 +4,18 @@
 """Walking SeldonDeployment (machinelearning.seldon.io/v1) graphs (pure).
 
 Which nodes get a storage-initializer init container, and with which credentials, follows the
-Seldon Core v1 operator (operator/controllers/seldondeployment_prepackaged_servers.go,
+Seldon Core v1 operator release in use (operator_rules; docs/operator-versions.md names file and
+tag of each rule: controllers/seldondeployment_prepackaged_servers.go,
 seldondeployment_explainers.go, model_initializer_injector.go):
 
 * every graph node, at any depth, whose ``implementation`` is a prepackaged server (anything but
   SIMPLE_MODEL, SIMPLE_ROUTER, RANDOM_ABTEST, AVERAGE_COMBINER, UNKNOWN_IMPLEMENTATION or empty)
-  and that has a ``modelUri``; plus ``predictors[].explainer`` when it has a ``modelUri``;
+  and that has a ``modelUri``; from 1.17.1 also the other nodes with a ``modelUri`` (into the
+  componentSpecs container named like the node); from 1.15.0 not TRITON_SERVER nodes of a
+  SeldonDeployment whose ``spec.annotations`` say ``seldon.io/no-storage-initializer: "true"``;
+  plus ``predictors[].explainer`` when it has a ``modelUri``;
 * env secret: the node's ``envSecretRefName``, else the controller's ``defaultEnvSecretRefName``
-  (graph nodes only: the explainer code passes its own field without the default);
+  (explainers only from 1.14.0);
 * service account: the node's ``serviceAccountName``, else the pod's (``componentSpecs`` entry
   holding the node's container), else ``default``; explainer pods are built fresh, so theirs is
   the explainer's own or ``default``;
@@ -24,11 +28,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 
 NON_MODEL_IMPLEMENTATIONS = frozenset([
     "SIMPLE_MODEL", "SIMPLE_ROUTER", "RANDOM_ABTEST", "AVERAGE_COMBINER", "UNKNOWN_IMPLEMENTATION",
 ])
 TENSORFLOW_SERVER = "TENSORFLOW_SERVER"
+TRITON_SERVER = "TRITON_SERVER"
+# Read from the SeldonDeployment's spec.annotations (seldondeployment_types.go, from v1.15.0).
+NO_STORAGE_INITIALIZER_ANNOTATION = "seldon.io/no-storage-initializer"
 TFSERVING_CONTAINER = "tfserving"
 INITIALIZER_SUFFIX = "-model-initializer"
 DEFAULT_SERVICE_ACCOUNT = "default"
@@ -97,22 +106,29 @@ def walk_graph(graph, pointer):
             stack.append((children[index], "{0}/children/{1}".format(path, index), depth + 1))
 
 
-def loads_model(node):
-    """``(True, "")`` when the operator injects an init container for this graph node.
+def loads_model(node, rules=None, sdep_annotations=None):
+    """``(True, "")`` when the operator release of ``rules`` (default: the newest read) injects an
+    init container for this graph node, else ``(False, why)``.
 
     >>> loads_model({"implementation": "SKLEARN_SERVER", "modelUri": "s3://b/p"})
     (True, '')
-    >>> loads_model({"implementation": "SIMPLE_MODEL", "modelUri": "s3://b/p"})[0]
+    >>> loads_model({"implementation": "SIMPLE_MODEL", "modelUri": "s3://b/p"}, operator_rules.rules_for((1, 17, 0)))[0]
     False
     """
+    rules = rules or operator_rules.rules_for()
     implementation = text(node.get("implementation"))
-    model_uri = text(node.get("modelUri")).strip()
-    if not model_uri:
+    if not text(node.get("modelUri")).strip():
         return False, "no modelUri"
-    if not implementation:
-        return False, "no implementation (custom container): the operator injects no storage initializer"
-    if implementation in NON_MODEL_IMPLEMENTATIONS:
-        return False, "implementation {0} is not a prepackaged server: no storage initializer".format(implementation)
+    if not implementation or implementation in NON_MODEL_IMPLEMENTATIONS:
+        if rules.custom_node_model_uri:
+            return True, ""
+        what = implementation or "none (custom container)"
+        return False, "implementation {0} is not a prepackaged server: operator {1} injects no storage " \
+                      "initializer".format(what, rules.version_text)
+    if (implementation == TRITON_SERVER and rules.no_storage_initializer_annotation
+            and text((sdep_annotations or {}).get(NO_STORAGE_INITIALIZER_ANNOTATION)).lower() == "true"):
+        return False, "{0} is true: Triton loads the model itself, with the secret as envFrom".format(
+            NO_STORAGE_INITIALIZER_ANNOTATION)
     return True, ""
 
 
@@ -156,6 +172,7 @@ def node_name(node, path):
 def _node_entry(base, p_name, node, path, kind, depth, name):
     """The fields every node entry has, read tolerantly (see model_loading_nodes)."""
     return dict(base, predictor=p_name, node=name, ref=node_ref(p_name, name), path=path, kind=kind, depth=depth,
+                gets_default_env_secret=kind == KIND_GRAPH,
                 implementation=text(node.get("type" if kind == KIND_EXPLAINER else "implementation")),
                 model_uri=text(node.get("modelUri")), env_secret_ref_name=text(node.get("envSecretRefName")),
                 service_account_name=text(node.get("serviceAccountName")), pod_service_account_name="",
@@ -168,7 +185,20 @@ def _problem_entry(base, p_name, path, problem):
     return dict(_node_entry(base, p_name, {}, path, KIND_GRAPH, 0, "#" + path), problem=problem)
 
 
-def _graph_entries(base, predictor, p_index, p_name, protocol):
+def _custom_container_problem(predictor, node, rules):
+    """Why the release cannot render a non-prepackaged node with a modelUri ("" when it can): it
+    injects the init container into the componentSpecs container named like the node."""
+    implementation = text(node.get("implementation"))
+    if implementation and implementation not in NON_MODEL_IMPLEMENTATIONS:
+        return ""
+    if component_spec_for(predictor, text(node.get("name"))) is not None:
+        return ""
+    return ("componentSpecs has no container named {0}: operator {1} injects this custom node's init container "
+            "there and fails to render the SeldonDeployment without it").format(text(node.get("name")),
+                                                                                 rules.version_text)
+
+
+def _graph_entries(base, predictor, p_index, p_name, spec, rules):
     """``(nodes, ignored)`` of one predictor's graph (see model_loading_nodes)."""
     nodes, ignored = [], []
     graph_pointer = json_patch.pointer("spec", "predictors", p_index, "graph")
@@ -176,25 +206,28 @@ def _graph_entries(base, predictor, p_index, p_name, protocol):
         return [_problem_entry(base, p_name, graph_pointer, "graph is missing or not an object")], []
     for node, path, depth in walk_graph(predictor["graph"], graph_pointer):
         entry = _node_entry(base, p_name, node, path, KIND_GRAPH, depth, node_name(node, path))
-        loads, reason = loads_model(node)
+        loads, reason = loads_model(node, rules, kube_objects.as_dict(spec.get("annotations")))
+        if loads and not entry["problem"]:
+            entry["problem"] = _custom_container_problem(predictor, node, rules)
         if not loads and not entry["problem"]:
             if entry["model_uri"]:
                 ignored.append(dict([(key, entry[key]) for key in IGNORED_FIELDS], reason=reason))
             continue
         pod_spec = component_spec_for(predictor, entry["node"]) or {}
         entry.update(pod_service_account_name=text(pod_spec.get("serviceAccountName")),
-                     custom_initializer=hand_written_initializer(predictor, node, protocol))
+                     custom_initializer=hand_written_initializer(predictor, node, text(spec.get("protocol"))))
         nodes.append(entry)
     return nodes, ignored
 
 
-def _explainer_entry(base, predictor, p_index, p_name):
+def _explainer_entry(base, predictor, p_index, p_name, rules):
     """The predictor's explainer as a model-loading node, or None when it loads no model."""
     explainer = predictor.get("explainer")
     if not isinstance(explainer, dict):
         return None
     entry = _node_entry(base, p_name, explainer, json_patch.pointer("spec", "predictors", p_index, "explainer"),
                         KIND_EXPLAINER, 0, EXPLAINER_REF)
+    entry["gets_default_env_secret"] = rules.explainer_default_env_secret
     return entry if entry["model_uri"].strip() or entry["problem"] else None
 
 
@@ -218,14 +251,16 @@ def _mark_shared_refs(nodes):
                 entry["ref"], counts[entry["ref"]])
 
 
-def model_loading_nodes(sdep):
-    """Every node of a SeldonDeployment that gets a storage initializer, and the ones that don't.
+def model_loading_nodes(sdep, rules=None):
+    """Every node of a SeldonDeployment that the operator release of ``rules`` (default: the newest
+    read, operator_rules) gives a storage initializer, and the ones it does not.
 
     Returns ``(nodes, ignored)``. Each node is a dict with ``namespace``, ``deployment``,
     ``predictor``, ``node``, ``ref``, ``path`` (JSON pointer), ``kind`` (graph | explainer),
     ``depth``, ``implementation``, ``model_uri``, ``env_secret_ref_name``,
     ``service_account_name`` (the node's own), ``pod_service_account_name``,
-    ``storage_initializer_image``, ``custom_initializer`` and ``problem`` (why the node cannot be
+    ``storage_initializer_image``, ``custom_initializer``, ``gets_default_env_secret`` (the release
+    gives it defaultEnvSecretRefName when it names none) and ``problem`` (why the node cannot be
     read as the operator reads it, "" when it can: such nodes are listed whatever they load, so
     that they are reported). ``ignored`` lists graph nodes with a modelUri that get no init
     container, with the reason.
@@ -234,16 +269,17 @@ def model_loading_nodes(sdep):
     metadata = sdep.get("metadata") if isinstance(sdep.get("metadata"), dict) else {}
     spec = sdep.get("spec") if isinstance(sdep.get("spec"), dict) else {}
     base = {"namespace": metadata.get("namespace"), "deployment": metadata.get("name")}
+    rules = rules or operator_rules.rules_for()
     nodes, ignored = [], []
     for p_index, p_name, predictor in _predictors(spec):
         if predictor is None:
             nodes.append(_problem_entry(base, p_name, json_patch.pointer("spec", "predictors", p_index),
                                         "predictor is not an object"))
             continue
-        graph_nodes, graph_ignored = _graph_entries(base, predictor, p_index, p_name, text(spec.get("protocol")))
+        graph_nodes, graph_ignored = _graph_entries(base, predictor, p_index, p_name, spec, rules)
         nodes.extend(graph_nodes)
         ignored.extend(graph_ignored)
-        explainer = _explainer_entry(base, predictor, p_index, p_name)
+        explainer = _explainer_entry(base, predictor, p_index, p_name, rules)
         if explainer:
             nodes.append(explainer)
     _mark_shared_refs(nodes)
@@ -254,7 +290,7 @@ def effective_env_secret(node, default_env_secret_ref_name=""):
     """``(secret name, source)`` the init container gets through envFrom; ``("", "")`` if none."""
     if node.get("env_secret_ref_name"):
         return node["env_secret_ref_name"], SOURCE_NODE
-    if node.get("kind") == KIND_GRAPH and default_env_secret_ref_name:
+    if node.get("gets_default_env_secret") and default_env_secret_ref_name:
         return default_env_secret_ref_name, SOURCE_DEFAULT
     return "", ""
 

@@ -8,7 +8,8 @@ Read from SeldonIO/seldon-core ``operator/controllers/model_initializer_injector
 the operator reads ConfigMap ``seldon-config`` in its own namespace (the name is fixed) on every
 injection, and the env ``RELATED_IMAGE_STORAGE_INITIALIZER`` once at start. Image precedence per
 node: the node's ``storageInitializerImage`` > that env (when not empty) > ``seldon-config``
-``storageInitializer.image`` (when not empty) > the built-in fallback. A ``storageInitializer``
+``storageInitializer.image`` (when not empty) > the built-in fallback, which depends on the
+release (operator_rules). A ``storageInitializer``
 entry that is not valid JSON makes the operator panic on every injection: no model renders.
 ``PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME`` (helm ``predictiveUnit.defaultEnvSecretRefName``)
 is read once at start.
@@ -23,14 +24,13 @@ from collections import namedtuple
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 
 SELDON_CONFIG_NAME = "seldon-config"
 DEFAULT_ENV_SECRET_ENV = "PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME"
 RELATED_IMAGE_ENV = "RELATED_IMAGE_STORAGE_INITIALIZER"
 STORAGE_INITIALIZER_KEY = "storageInitializer"
 CREDENTIALS_KEY = "credentials"
-# The operator's fallback when neither the controller env nor seldon-config names an image.
-OPERATOR_DEFAULT_INITIALIZER = "docker.io/seldonio/rclone-storage-initializer:latest"
 
 RCLONE_IMAGE_NAME = "rclone-storage-initializer"
 
@@ -46,17 +46,20 @@ configured values as read, and ``problem`` ("" or why the operator cannot inject
 
 class Settings(namedtuple("Settings", "default_env_secret_ref_name default_env_secret_ref_name_source "
                                       "credentials_config storage_initializer_image "
-                                      "storage_initializer_image_source problems warnings")):
-    """The operator settings a plan uses; ``problems`` say why the operator cannot render any model
-    as configured (a migration must not go on), ``warnings`` which settings could not be read."""
+                                      "storage_initializer_image_source rules problems warnings")):
+    """The operator settings a plan uses: ``rules`` are the release's (operator_rules.OperatorRules);
+    ``problems`` say why the operator cannot render any model as configured (a migration must not
+    go on), ``warnings`` which settings could not be read."""
 
     __slots__ = ()
 
     def public(self):
-        """The settings as modules report them, problems included (warnings are task warnings)."""
-        reported = self._asdict()
+        """The settings as modules report them, the operator release and problems included
+        (warnings are task warnings)."""
+        reported = dict(self._asdict())
         reported.pop("warnings")
-        return dict(reported)
+        reported["operator"] = reported.pop("rules").public()
+        return reported
 
 
 def is_rclone_image(image):
@@ -111,12 +114,14 @@ def configured_initializer(configmap):
     return (image if isinstance(image, str) else ""), problem
 
 
-def initializer_image(controller, configmap, node_image=""):
+def initializer_image(controller, configmap, node_image="", rules=None):
     """The storage initializer image the operator injects for a node (see the module docstring).
 
     ``controller`` and ``configmap`` as read (None when absent); ``node_image`` the node's own
-    ``storageInitializerImage``.
+    ``storageInitializerImage``; ``rules`` the operator's (default: read from ``controller``),
+    whose release decides the fallback image.
     """
+    rules = rules or operator_rules.rules_of_controller(controller)
     env_image = controller_env(controller, RELATED_IMAGE_ENV)[0] or ""
     configmap_image, problem = configured_initializer(configmap)
     if node_image:
@@ -126,7 +131,7 @@ def initializer_image(controller, configmap, node_image=""):
     elif configmap_image:
         image, source = configmap_image, SOURCE_SELDON_CONFIG
     else:
-        image, source = OPERATOR_DEFAULT_INITIALIZER, SOURCE_OPERATOR_DEFAULT
+        image, source = rules.fallback_image, SOURCE_OPERATOR_DEFAULT
     return InitializerImage(image, source, configmap_image, env_image, problem)
 
 
@@ -151,10 +156,13 @@ def seldon_settings(controller, configmap, default_env_secret_ref_name=None, cre
     credentials, credentials_problem = seldon_config_entry(configmap, CREDENTIALS_KEY)
     config = ks.credentials_config_from_entry(credentials)
     config.update(dict((key, value) for key, value in (credentials_overrides or {}).items() if value not in (None, "")))
-    image = initializer_image(controller, configmap)
+    rules = operator_rules.rules_of_controller(controller)
+    image = initializer_image(controller, configmap, rules=rules)
     problems = [problem for problem in (image.problem, credentials_problem) if problem]
-    return Settings(default_name, default_source, ks.credentials_config(config), image.image, image.source,
-                    problems, warnings + problems)
+    # an unread controller is already a warning of its own (read)
+    version_warning = [operator_rules.version_warning(rules)] if controller and operator_rules.version_warning(rules) else []
+    return Settings(default_name, default_source, ks.credentials_config(config), image.image, image.source, rules,
+                    problems, warnings + version_warning + problems)
 
 
 # --------------------------------------------------------------------------- reading, through a KubeAccess
@@ -181,16 +189,16 @@ ARG_SPEC = {
 def read(access, params, error_type=Exception):
     """GET the controller Deployment and seldon-config (when asked) and derive the Settings.
 
-    A read that fails (403, 404, ...) becomes a warning: the Seldon defaults apply. The controller
-    is not read when the option ``default_env_secret_ref_name`` is given.
+    A read that fails (403, 404, ...) becomes a warning: the Seldon defaults apply (and the rules
+    of the newest operator release read). The controller is read also when the option
+    ``default_env_secret_ref_name`` is given: its image tag names the operator's release.
     """
     found = {"Deployment": None, "ConfigMap": None}
     warnings = []
     if params.get("read_seldon_config", True):
         namespace = params.get("seldon_namespace") or "seldon-system"
-        reads = [("ConfigMap", SELDON_CONFIG_NAME)]
-        if params.get("default_env_secret_ref_name") is None:
-            reads.insert(0, ("Deployment", params.get("seldon_controller_name") or "seldon-controller-manager"))
+        reads = [("Deployment", params.get("seldon_controller_name") or "seldon-controller-manager"),
+                 ("ConfigMap", SELDON_CONFIG_NAME)]
         for kind, name in reads:
             try:
                 found[kind] = access.get(kind, namespace, name)

@@ -36,7 +36,7 @@ def node_plans(inventory):
     """``(NodePlans of every model-loading node, report entries of nodes that load nothing)``."""
     plans, ignored = [], []
     for sdep in inventory.deployments:
-        nodes, skipped = sg.model_loading_nodes(sdep)
+        nodes, skipped = sg.model_loading_nodes(sdep, inventory.rules)
         ignored.extend(dict(entry, model_uri=model_uri.sanitize(entry["model_uri"])) for entry in skipped)
         plans.extend(node_evaluation.evaluate_node(node, inventory) for node in nodes)
     return plans, ignored

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import inventory as inv
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan as sp
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_ref_plan as rp
@@ -317,11 +318,23 @@ def test_hand_written_initializer_and_image_pin_are_noted():
     assert report["summary"]["custom_initializers"] == 1
 
 
-def test_custom_container_with_model_uri_is_ignored_not_counted():
-    inventory = inv.Inventory(deployments=[sdep("custom", {"name": "c", "modelUri": "s3://b/m"})])
+def test_custom_container_with_model_uri_is_ignored_not_counted_before_1_17_1():
+    inventory = inv.Inventory(deployments=[sdep("custom", {"name": "c", "modelUri": "s3://b/m"})],
+                              rules=operator_rules.rules_for((1, 17, 0)))
     report = sr.storage_report(inventory)
     assert report["nodes"] == [] and len(report["ignored_nodes"]) == 1
     assert report["ready_for_upgrade"] is True
+
+
+def test_custom_container_with_model_uri_loads_and_needs_credentials_from_1_17_1():
+    specs = [{"spec": {"containers": [{"name": "c"}]}}]
+    inventory = seed_inventory(deployments=[sdep("custom", {"name": "c", "modelUri": "s3://b/m",
+                                                            "envSecretRefName": "seldon-init-container-secret"},
+                                                 component_specs=specs)],
+                               rules=operator_rules.rules_for((1, 17, 1)))
+    report = sr.storage_report(inventory)
+    assert [(n["node"], n["status"]) for n in report["nodes"]] == [("c", status.CONVERTIBLE)]
+    assert report["ignored_nodes"] == [] and report["ready_for_upgrade"] is False
 
 
 def test_secret_name_option_covers_nodes_without_credentials():
@@ -412,13 +425,14 @@ class FakeAccess:
         return []
 
 
-def test_read_seldon_settings_turns_failures_into_warnings_and_skips_needless_gets():
+def test_read_seldon_settings_turns_failures_into_warnings():
     access = FakeAccess({}, failing=("Deployment",))
     result = ss.read(access, {"read_seldon_config": True, "seldon_namespace": "seldon-system"}, RuntimeError)
     assert any("403 Forbidden" in w for w in result.warnings) and any("not found" in w for w in result.warnings)
     access = FakeAccess({})
     ss.read(access, {"read_seldon_config": True, "default_env_secret_ref_name": "x"})
-    assert access.calls == [("get", "ConfigMap")]
+    # the controller is read all the same: its image tag names the operator release
+    assert access.calls == [("get", "Deployment"), ("get", "ConfigMap")]
     access = FakeAccess({})
     ss.read(access, {"read_seldon_config": False})
     assert access.calls == []

@@ -10,6 +10,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_graph as sg
 
 
@@ -57,11 +58,40 @@ def test_nested_children_at_any_depth_are_found_with_pointers():
     ("AVERAGE_COMBINER", False), ("UNKNOWN_IMPLEMENTATION", False), ("", False), (None, False),
 ])
 def test_which_implementations_load_models(implementation, loads):
-    nodes, ignored = sg.model_loading_nodes(sdep([{"name": "p", "graph": node("m", implementation=implementation)}]))
+    """Up to operator 1.17.0 (docs/operator-versions.md, rule 3)."""
+    before = operator_rules.rules_for((1, 17, 0))
+    nodes, ignored = sg.model_loading_nodes(sdep([{"name": "p", "graph": node("m", implementation=implementation)}]),
+                                            before)
     assert bool(nodes) is loads
     assert bool(ignored) is (not loads)
     if not loads:
         assert ignored[0]["reason"]
+
+
+@pytest.mark.parametrize("implementation", ["SIMPLE_MODEL", "RANDOM_ABTEST", "", None])
+def test_from_1_17_1_every_node_with_a_model_uri_loads_into_its_own_container(implementation):
+    predictor = {"name": "p", "graph": node("m", implementation=implementation),
+                 "componentSpecs": [{"spec": {"containers": [{"name": "m"}]}}]}
+    nodes, ignored = sg.model_loading_nodes(sdep([predictor]), operator_rules.rules_for((1, 17, 1)))
+    assert [(n["node"], n["problem"]) for n in nodes] == [("m", "")] and ignored == []
+    predictor["componentSpecs"] = []
+    nodes, _ignored = sg.model_loading_nodes(sdep([predictor]), operator_rules.rules_for((1, 17, 1)))
+    assert "componentSpecs has no container named m" in nodes[0]["problem"]
+
+
+@pytest.mark.parametrize("version,annotation,loads", [
+    ((1, 14, 0), "true", True), ((1, 15, 0), "true", False), ((1, 15, 0), "TRUE", False), ((1, 15, 0), "yes", True),
+    ((1, 17, 1), None, True),
+])
+def test_no_storage_initializer_annotation_from_1_15(version, annotation, loads):
+    obj = sdep([{"name": "p", "graph": node("triton", implementation="TRITON_SERVER")}])
+    if annotation is not None:
+        obj["spec"]["annotations"] = {sg.NO_STORAGE_INITIALIZER_ANNOTATION: annotation}
+    nodes, ignored = sg.model_loading_nodes(obj, operator_rules.rules_for(version))
+    assert bool(nodes) is loads and bool(ignored) is (not loads)
+    # only TRITON_SERVER reads it
+    obj["spec"]["predictors"][0]["graph"]["implementation"] = "SKLEARN_SERVER"
+    assert sg.model_loading_nodes(obj, operator_rules.rules_for(version))[0]
 
 
 def test_node_without_model_uri_is_neither_loaded_nor_ignored():
@@ -88,11 +118,14 @@ def test_explainer_without_model_uri_is_skipped():
     assert [n["kind"] for n in nodes] == [sg.KIND_GRAPH]
 
 
-def test_default_env_secret_applies_to_graph_nodes_but_not_explainers():
-    graph_node = {"kind": sg.KIND_GRAPH, "env_secret_ref_name": ""}
-    explainer = {"kind": sg.KIND_EXPLAINER, "env_secret_ref_name": ""}
+@pytest.mark.parametrize("version,explainer_gets_it", [((1, 13, 1), False), ((1, 14, 0), True), ((1, 17, 1), True)])
+def test_default_env_secret_applies_to_graph_nodes_and_to_explainers_from_1_14(version, explainer_gets_it):
+    predictor = {"name": "p", "graph": node("m"), "explainer": {"type": "AnchorTabular", "modelUri": "s3://b/e"}}
+    graph_node, explainer = sg.model_loading_nodes(sdep([predictor]), operator_rules.rules_for(version))[0]
     assert sg.effective_env_secret(graph_node, "default-secret") == ("default-secret", sg.SOURCE_DEFAULT)
-    assert sg.effective_env_secret(explainer, "default-secret") == ("", "")
+    expected = ("default-secret", sg.SOURCE_DEFAULT) if explainer_gets_it else ("", "")
+    assert sg.effective_env_secret(explainer, "default-secret") == expected
+    graph_node = {"kind": sg.KIND_GRAPH, "env_secret_ref_name": "", "gets_default_env_secret": True}
     assert sg.effective_env_secret({"kind": sg.KIND_GRAPH, "env_secret_ref_name": "own"}, "d") == ("own", sg.SOURCE_NODE)
     assert sg.effective_env_secret(graph_node, "") == ("", "")
 

@@ -22,7 +22,8 @@ def b64(value):
 
 def seed(cluster, namespace="core-info", default_env_secret="seldon-default"):
     cluster.add("Deployment", {"metadata": {"name": "seldon-controller-manager", "namespace": "seldon-system"},
-                               "spec": {"template": {"spec": {"containers": [{"name": "manager", "env": [
+                               "spec": {"template": {"spec": {"containers": [{
+                                   "name": "manager", "image": "docker.io/seldonio/seldon-core-operator:1.13.1", "env": [
                                    {"name": "PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME", "value": default_env_secret},
                                    {"name": "RELATED_IMAGE_STORAGE_INITIALIZER", "value": ""}]}]}}}})
     cluster.add("ConfigMap", {"metadata": {"name": "seldon-config", "namespace": "seldon-system"}, "data": {
@@ -49,10 +50,13 @@ def test_reads_controller_default_secret_and_reports_without_writing(cluster, ru
     assert "#canary" not in dumped and b64("#canary-key-02") not in dumped
 
 
-def test_given_default_skips_the_controller_read(cluster, run_module):
+def test_given_default_still_reads_the_controller_for_the_operator_release(cluster, run_module):
     seed(cluster)
     result, _failed, _module = run_module(seldon_storage_info, namespaces=["core-info"], default_env_secret_ref_name="")
-    assert result["api_requests"] == {"get": 1, "list": 3}
+    # the controller's image tag names the operator release whose rules apply
+    assert result["api_requests"] == {"get": 2, "list": 3}
+    assert result["seldon"]["operator"]["version"] == "1.13.1"
+    assert result["seldon"]["default_env_secret_ref_name_source"] == "option"
     assert result["nodes"][0]["status"] == "blocked"
     assert "no credentials for remote S3" in result["nodes"][0]["reason"]
 
