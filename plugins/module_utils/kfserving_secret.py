@@ -64,10 +64,15 @@ FORMAT_AZURE = "azure"
 FORMAT_RCLONE = "rclone"
 FORMAT_UNKNOWN = "unknown"
 
+# kfserving's initializer (storage.py, v0.4.0 to release-0.6) never reads S3_VERIFY_SSL, which the
+# operator copies from s3-verifyssl verbatim: certificates were always checked, so they stay checked.
+VERIFY_SSL_NOTE = ("S3_VERIFY_SSL / s3-verifyssl is set, but the kfserving initializer never read it: "
+                   "certificate checks stay on under rclone too")
+
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _FALSE_WORDS = ("0", "false", "no", "off")
 
-S3Settings = namedtuple("S3Settings", "format access_key_id secret_access_key endpoint region no_check_certificate")
+S3Settings = namedtuple("S3Settings", "format access_key_id secret_access_key endpoint region")
 S3Settings.__doc__ = """S3 connection settings of a kfserving secret; ``endpoint`` "" means AWS."""
 GcsSettings = namedtuple("GcsSettings", "service_account_credentials")
 Extracted = namedtuple("Extracted", "settings problem notes")
@@ -181,13 +186,14 @@ def is_gcs_secret(decoded, config=None):
 # --------------------------------------------------------------------------- small rules
 
 def flag_means_false(value):
-    """Env-style booleans (S3_USE_HTTPS, USE_SSL, S3_VERIFY_SSL): 0/false/no/off mean false."""
+    """Env-style booleans (S3_USE_HTTPS, USE_SSL): 0/false/no/off mean false."""
     return (value or "").strip().lower() in _FALSE_WORDS
 
 
 def annotation_means_http(value):
-    """The operator's ``s3-usehttps`` rule: only the exact value ``"0"`` means plain http."""
-    return value is not None and value.strip() == "0"
+    """The operator's ``s3-usehttps`` rule: only the exact string ``"0"`` means plain http
+    (``" 0"``, ``false`` and ``off`` mean https; credentials/s3/s3_secret.go, every tag)."""
+    return value == "0"
 
 
 def normalise_endpoint(endpoint, use_https=True):
@@ -278,14 +284,14 @@ def _key_names(fmt, config):
 
 
 def _connection(fmt, decoded, annotations, config):
-    """``(endpoint, repaired, region, no_check_certificate)`` for the format's own rules."""
+    """``(endpoint, repaired, region, verify_ssl_set)`` for the format's own rules."""
     if fmt == FORMAT_ENV:
         endpoint, repaired = env_endpoint(decoded)
         region = next((decoded[key].strip() for key in ENV_REGION_KEYS if (decoded.get(key) or "").strip()), "")
-        return endpoint, repaired, region, flag_means_false(decoded.get(ENV_S3_VERIFY_SSL))
+        return endpoint, repaired, region, bool((decoded.get(ENV_S3_VERIFY_SSL) or "").strip())
     endpoint, repaired = annotation_endpoint(annotations, config)
     region = (annotation_value(annotations, "s3-region") or "").strip()
-    return endpoint, repaired, region, annotation_means_http(annotation_value(annotations, "s3-verifyssl"))
+    return endpoint, repaired, region, annotation_value(annotations, "s3-verifyssl") is not None
 
 
 def s3_settings(decoded, annotations=None, config=None):
@@ -309,10 +315,12 @@ def s3_settings(decoded, annotations=None, config=None):
         if problem:
             return Extracted(None, problem, notes)
         values.append(value)
-    endpoint, repaired, region, no_check_certificate = _connection(fmt, decoded, annotations, config)
+    endpoint, repaired, region, verify_ssl_set = _connection(fmt, decoded, annotations, config)
     if repaired:
         notes.append("endpoint normalised (whitespace removed or scheme added)")
-    return Extracted(S3Settings(fmt, values[0], values[1], endpoint, region, no_check_certificate), "", notes)
+    if verify_ssl_set:
+        notes.append(VERIFY_SSL_NOTE)
+    return Extracted(S3Settings(fmt, values[0], values[1], endpoint, region), "", notes)
 
 
 def gcs_settings(decoded, config=None):

@@ -25,7 +25,6 @@ from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import
 
 RCLONE_CONFIG_PREFIX = ks.RCLONE_CONFIG_PREFIX
 RCLONE_KEY_PREFIX = "RCLONE_"
-NO_CHECK_CERTIFICATE_KEY = "RCLONE_NO_CHECK_CERTIFICATE"
 
 # rclone's S3 provider names, spelled as rclone matches them (backend/s3/s3.go providerOption).
 S3_PROVIDERS = (
@@ -151,8 +150,7 @@ def resolve_provider(requested, endpoint, existing=None):
 def s3_rclone_keys(remote, settings, provider):
     """The RCLONE_CONFIG_<REMOTE>_* keys (plain values) for S3 settings and a resolved provider.
 
-    ``_ENDPOINT`` only when the source names one, ``_REGION`` only when it names a region, and
-    the global ``RCLONE_NO_CHECK_CERTIFICATE`` only when the source turns certificate checks off.
+    ``_ENDPOINT`` only when the source names one, ``_REGION`` only when it names a region.
     """
     prefix = remote_env_prefix(remote)
     keys = {
@@ -166,8 +164,6 @@ def s3_rclone_keys(remote, settings, provider):
         keys[prefix + "ENDPOINT"] = settings.endpoint
     if settings.region:
         keys[prefix + "REGION"] = settings.region
-    if settings.no_check_certificate:
-        keys[NO_CHECK_CERTIFICATE_KEY] = "true"
     return keys
 
 

@@ -90,9 +90,10 @@ def test_normalise_endpoint(raw, use_https, expected):
     assert ks.normalise_endpoint(raw, use_https) == expected
 
 
-@pytest.mark.parametrize("value,http", [("0", True), (" 0\n", True), ("1", False), ("false", False),
-                                        ("", False), (None, False)])
+@pytest.mark.parametrize("value,http", [("0", True), (" 0\n", False), ("1", False), ("false", False),
+                                        ("off", False), ("", False), (None, False)])
 def test_annotation_usehttps_follows_operator(value, http):
+    """The operator compares the exact string "0" (credentials/s3/s3_secret.go, every tag)."""
     assert ks.annotation_means_http(value) is http
 
 
@@ -141,11 +142,13 @@ def test_env_secret_aws_endpoint_url_wins_over_s3_endpoint():
     assert rm.convert_for_remote(data, {}, "s3").to_add[S3 + "ENDPOINT"] == "http://a:1"
 
 
-def test_env_secret_verify_ssl_off_sets_global_no_check_certificate():
-    result = rm.convert_for_remote(env_secret(AWS_ENDPOINT_URL="https://m", S3_VERIFY_SSL="0"), {}, "s3")
-    assert result.to_add[rm.NO_CHECK_CERTIFICATE_KEY] == "true"
-    result = rm.convert_for_remote(env_secret(AWS_ENDPOINT_URL="https://m", S3_VERIFY_SSL="1"), {}, "s3")
-    assert rm.NO_CHECK_CERTIFICATE_KEY not in result.to_add
+@pytest.mark.parametrize("value", ["0", "false", "no", "off", "1"])
+def test_env_secret_verify_ssl_never_turns_certificate_checks_off(value):
+    """kfserving's initializer (storage.py v0.4.0 to release-0.6) never read S3_VERIFY_SSL: it always
+    checked certificates, so the rclone keys keep checking them and a note says why."""
+    result = rm.convert_for_remote(env_secret(AWS_ENDPOINT_URL="https://m", S3_VERIFY_SSL=value), {}, "s3")
+    assert not [key for key in result.to_add if "CHECK_CERTIFICATE" in key]
+    assert ks.VERIFY_SSL_NOTE in result.notes
 
 
 def test_seed_service_account_secret():
@@ -172,7 +175,7 @@ def test_service_account_kubeflow_annotations_are_the_fallback():
     result = rm.convert_for_remote(sa_secret(), annotations, "s3")
     assert result.to_add[S3 + "ENDPOINT"] == "http://kf:9000"
     assert result.to_add[S3 + "REGION"] == "us-west-2"
-    assert result.to_add[rm.NO_CHECK_CERTIFICATE_KEY] == "true"
+    assert not [key for key in result.to_add if "CHECK_CERTIFICATE" in key] and ks.VERIFY_SSL_NOTE in result.notes
     annotations["machinelearning.seldon.io/s3-endpoint"] = "seldon:9000"
     assert rm.convert_for_remote(sa_secret(), annotations, "s3").to_add[S3 + "ENDPOINT"] == "http://seldon:9000"
 
