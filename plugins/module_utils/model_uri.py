@@ -37,6 +37,7 @@ _URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)$")
 _WINDOWS_PATH_RE = re.compile(r"^[A-Za-z]:[\\/]")
 _USERINFO_RE = re.compile(r"[^/@\s:]+:[^/@\s]*@")
 REDACTED = status.REDACTED
+_KEY_VALUE_RE = re.compile(r"=(?!<redacted>)[^,:\s]+")
 
 ModelUri = namedtuple("ModelUri", "kind remote reason")
 ModelUri.__doc__ = """A classified modelUri: ``kind`` (URI_*), ``remote`` (the rclone remote name as
@@ -178,3 +179,18 @@ def sanitize(uri):
         text = _redact_parameters(head) + rest
     text = _USERINFO_RE.sub(REDACTED + "@", text)
     return re.split(r"[?#]", text, 1)[0]
+
+
+def redact_words(text):
+    """Free text (an operator's error message) with every word that could carry a credential
+    shown as ``sanitize`` shows a modelUri, and ``key=value`` values redacted.
+
+    >>> redact_words("bad uri s3,secret_access_key=abc:b/m for node x")
+    'bad uri s3,secret_access_key=<redacted>:b/m for node x'
+    """
+    words = []
+    for word in (text if isinstance(text, str) else "").split(" "):
+        if any(mark in word for mark in (":", "=", "@", "?")):
+            word = _KEY_VALUE_RE.sub("=" + REDACTED, sanitize(word))
+        words.append(word)
+    return " ".join(words)

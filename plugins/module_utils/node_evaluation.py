@@ -141,13 +141,25 @@ def _credentials_outcome(node, remote, sa_name, env, inventory):
         remote.upper(), "; ".join(reasons) or "none configured"))
 
 
+def _operator_outcome(node, outcome):
+    """The outcome as the operator will act on it: a hand-written init container is kept as written
+    (the switch does not reach it), a SeldonDeployment the operator fails already stays failing."""
+    if node.get("failing_before"):
+        return outcome._replace(status=st.FAILING_BEFORE, reason="the operator fails to render this SeldonDeployment "
+                                "already ({0}); under the rclone initializer: {1}: {2}".format(
+                                    node["failing_before"], outcome.status, outcome.reason))
+    if node.get("custom_initializer") and outcome.status != st.BLOCKED:
+        return outcome._replace(status=st.HAND_WRITTEN, target_secret="")
+    return outcome
+
+
 def evaluate_node(node, inventory):
     """The NodePlan of one model-loading node under the rclone initializer."""
     uri = model_uri.parse(node["model_uri"])
     sa_name = sg.effective_service_account(node)[0]
     env = _env_credentials(node, inventory)
     outcome = _uri_outcome(node, uri, env) or _credentials_outcome(node, uri.remote, sa_name, env, inventory)
-    return NodePlan(node, uri.remote or "", sa_name, outcome)
+    return NodePlan(node, uri.remote or "", sa_name, _operator_outcome(node, outcome))
 
 
 def _with_notes(reason, node):
@@ -155,7 +167,8 @@ def _with_notes(reason, node):
     notes = []
     if node.get("custom_initializer"):
         notes.append("componentSpecs defines init container {0}: the operator keeps it as written "
-                     "(image and env), migrate it by hand".format(node["custom_initializer"]))
+                     "(image and env), so the switch does not reach it: migrate it by hand".format(
+                         node["custom_initializer"]))
     if node.get("storage_initializer_image"):
         notes.append("node pins storageInitializerImage {0}".format(node["storage_initializer_image"]))
     return "; ".join([part for part in [reason] + notes if part])

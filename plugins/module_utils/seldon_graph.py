@@ -29,6 +29,7 @@ __metaclass__ = type
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_uri
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 
 NON_MODEL_IMPLEMENTATIONS = frozenset([
@@ -231,6 +232,16 @@ def _explainer_entry(base, predictor, p_index, p_name, rules):
     return entry if entry["model_uri"].strip() or entry["problem"] else None
 
 
+def failing_before(sdep):
+    """Why the operator fails to render this SeldonDeployment already ("" when it does not): its
+    ``status.state`` is ``Failed``; the description is cut to its first line, 160 characters."""
+    status = kube_objects.as_dict(sdep.get("status"))
+    if status.get("state") != "Failed":
+        return ""
+    description = text(status.get("description")).strip().splitlines()
+    return "status Failed: " + (model_uri.redact_words(description[0][:160]) if description else "no description")
+
+
 def _predictors(spec):
     """``(index, predictor name, predictor)`` for each predictor; names fall back to the index."""
     predictors = spec.get("predictors")
@@ -259,7 +270,8 @@ def model_loading_nodes(sdep, rules=None):
     ``predictor``, ``node``, ``ref``, ``path`` (JSON pointer), ``kind`` (graph | explainer),
     ``depth``, ``implementation``, ``model_uri``, ``env_secret_ref_name``,
     ``service_account_name`` (the node's own), ``pod_service_account_name``,
-    ``storage_initializer_image``, ``custom_initializer``, ``gets_default_env_secret`` (the release
+    ``storage_initializer_image``, ``custom_initializer``, ``failing_before`` (seldon_graph.failing_before
+    of the SeldonDeployment), ``gets_default_env_secret`` (the release
     gives it defaultEnvSecretRefName when it names none) and ``problem`` (why the node cannot be
     read as the operator reads it, "" when it can: such nodes are listed whatever they load, so
     that they are reported). ``ignored`` lists graph nodes with a modelUri that get no init
@@ -268,7 +280,8 @@ def model_loading_nodes(sdep, rules=None):
     sdep = sdep if isinstance(sdep, dict) else {}
     metadata = sdep.get("metadata") if isinstance(sdep.get("metadata"), dict) else {}
     spec = sdep.get("spec") if isinstance(sdep.get("spec"), dict) else {}
-    base = {"namespace": metadata.get("namespace"), "deployment": metadata.get("name")}
+    base = {"namespace": metadata.get("namespace"), "deployment": metadata.get("name"),
+            "failing_before": failing_before(sdep)}
     rules = rules or operator_rules.rules_for()
     nodes, ignored = [], []
     for p_index, p_name, predictor in _predictors(spec):

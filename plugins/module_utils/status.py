@@ -17,9 +17,16 @@ CONVERTIBLE = "convertible"
 NEEDS_SECRET_REF = "needs_secret_ref"
 BLOCKED = "blocked"
 NO_CREDENTIALS = "no_credentials"
-NODE_STATUSES = (MIGRATED, CONVERTIBLE, NEEDS_SECRET_REF, BLOCKED, NO_CREDENTIALS)
-# Statuses that load the model once the operator injects the rclone initializer.
-READY_STATUSES = (MIGRATED, NO_CREDENTIALS)
+# componentSpecs holds the node's init container: the operator keeps it as written (kfserving image
+# and env), so the switch does not reach it; migrate it by hand. Never counted as migrated.
+HAND_WRITTEN = "hand_written"
+# The operator already fails to render the node's SeldonDeployment (status.state Failed): neither
+# caused nor fixed by the migration; its reason says what the rclone initializer would need.
+FAILING_BEFORE = "failing_before"
+NODE_STATUSES = (MIGRATED, CONVERTIBLE, NEEDS_SECRET_REF, BLOCKED, NO_CREDENTIALS, HAND_WRITTEN, FAILING_BEFORE)
+# Statuses that do not stop the switch: the model loads under the rclone initializer, or the switch
+# does not change how it loads (hand-written init container), or it fails already.
+READY_STATUSES = (MIGRATED, NO_CREDENTIALS, HAND_WRITTEN, FAILING_BEFORE)
 # Statuses that would break under the rclone initializer as the cluster is now.
 NOT_READY_STATUSES = (CONVERTIBLE, NEEDS_SECRET_REF, BLOCKED)
 
@@ -52,3 +59,21 @@ VIA_NONE = "none"
 
 # What a diff shows instead of a secret value.
 REDACTED = "<redacted>"
+
+# Cluster statuses (the rclone_migration role's report, the fleet summary), one per cluster run.
+CLUSTER_BLOCKED = "blocked"                   # nodes the migration cannot fix; nothing was written
+CLUSTER_INCOMPLETE = "incomplete"             # switched, but a rollout or the prediction check did not pass
+CLUSTER_MIGRATED = "migrated"                 # on the rclone initializer, every node ready
+CLUSTER_WOULD_MIGRATE = "would_migrate"       # dry run of the migration
+CLUSTER_ROLLED_BACK = "rolled_back"
+CLUSTER_WOULD_ROLL_BACK = "would_roll_back"   # dry run of the rollback
+CLUSTER_READY = "ready"                       # preflight: every node would load under the rclone initializer
+CLUSTER_CONVERTIBLE = "convertible"           # preflight: the migration would have to convert first
+CLUSTER_FAILED = "failed"                     # the run stopped on an error
+CLUSTER_NO_REPORT = "no report"               # the fleet summary found no report for the cluster
+CLUSTER_STATUSES = (CLUSTER_BLOCKED, CLUSTER_INCOMPLETE, CLUSTER_MIGRATED, CLUSTER_WOULD_MIGRATE, CLUSTER_ROLLED_BACK,
+                    CLUSTER_WOULD_ROLL_BACK, CLUSTER_READY, CLUSTER_CONVERTIBLE, CLUSTER_FAILED, CLUSTER_NO_REPORT)
+# How the fleet summary marks them: done or on track, worth a look; the rest stopped.
+CLUSTER_OK_STATUSES = (CLUSTER_MIGRATED, CLUSTER_READY, CLUSTER_WOULD_MIGRATE, CLUSTER_ROLLED_BACK,
+                       CLUSTER_WOULD_ROLL_BACK)
+CLUSTER_WARN_STATUSES = (CLUSTER_CONVERTIBLE, CLUSTER_INCOMPLETE)

@@ -16,8 +16,10 @@ author:
 description:
   - Lists SeldonDeployments, Secrets and ServiceAccounts once per namespace (or once for the whole
     cluster) and walks every predictor's graph, children at any depth, plus each predictor's explainer.
-  - For each node that gets a storage-initializer init container (a prepackaged server or an explainer
-    with a C(modelUri)) it reports the URI scheme and the rclone remote it implies, where the
+  - Which nodes get a storage-initializer init container follows the operator release read from the
+    controller's image tag (RV(seldon.operator); see C(docs/operator-versions.md)) - prepackaged servers and
+    explainers with a C(modelUri), from 1.17.1 every node with a C(modelUri), from 1.15.0 not Triton nodes
+    marked C(seldon.io/no-storage-initializer). For each such node it reports the URI scheme and the rclone remote it implies, where the
     credentials come from (C(envSecretRefName), the operator's C(defaultEnvSecretRefName), the service
     account, or none), the secret involved, and a status with a reason.
   - Statuses. C(migrated) - the secret the init container reads already configures the remote.
@@ -26,7 +28,14 @@ description:
     also needs an C(envSecretRefName) (M(seldon_ops.rclone_migration.seldon_deployment_secret_ref)).
     C(blocked) - would break and cannot be fixed automatically; the reason says why.
     C(no_credentials) - needs none (C(pvc://), local paths, public C(gs://) buckets).
-  - Never returns secret values; model URIs are returned without user info and query strings.
+    C(hand_written) - componentSpecs holds the node's init container, which the operator keeps as written, so
+    the switch does not reach it (migrate it by hand); never counted as migrated. C(failing_before) - the
+    operator already fails to render the SeldonDeployment (C(status.state) Failed); the reason also says what
+    the rclone initializer would need.
+  - A node the operator could not read (a field of the wrong type, a predictor or node name used twice) is
+    C(blocked) with a reason naming the field; every other object is still reported.
+  - Never returns secret values; model URIs are returned without user info, query strings and the values of
+    rclone C(,param=value) overrides.
   - Read-only; C(changed) is always false.
 options:
   provider:
@@ -140,7 +149,7 @@ nodes:
       type: str
       returned: always
     status:
-      description: migrated, convertible, needs_secret_ref, blocked or no_credentials.
+      description: migrated, convertible, needs_secret_ref, blocked, no_credentials, hand_written or failing_before.
       type: str
       returned: always
     reason:
@@ -217,7 +226,9 @@ summary:
   type: dict
   sample: {deployments: 2, nodes: 3, nodes_by_status: {migrated: 0, convertible: 1, needs_secret_ref: 1, blocked: 1, no_credentials: 0}}
 ready_for_upgrade:
-  description: True only when every model-loading node is C(migrated) or C(no_credentials) and RV(seldon.problems) is empty.
+  description:
+    - True only when every model-loading node is C(migrated), C(no_credentials), C(hand_written) or C(failing_before)
+      (none would break because of the switch) and RV(seldon.problems) is empty.
   returned: always
   type: bool
 seldon:
@@ -225,8 +236,16 @@ seldon:
     - Operator settings used (default env secret and its source, credentials key names, current initializer image).
     - C(problems) lists why the operator cannot render any model as configured (a C(seldon-config) entry that is not a
       JSON object); RV(ready_for_upgrade) is false while there is one.
+    - C(operator) - the operator release (C(version)), where it was read (C(source)) and the rules that follow from it.
   returned: always
   type: dict
+  sample:
+    default_env_secret_ref_name: ""
+    default_env_secret_ref_name_source: none
+    storage_initializer_image: kfserving/storage-initializer:v0.6.1
+    storage_initializer_image_source: seldon-config storageInitializer
+    problems: []
+    operator: {version: 1.17.1, source: controller image tag, explainer_default_env_secret: true}
 api_requests:
   description: Requests this task sent, by verb.
   returned: always

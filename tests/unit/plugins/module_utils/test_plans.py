@@ -481,3 +481,29 @@ def test_no_secret_value_in_reports_outcomes_or_diffs(values, endpoint_key, prov
         assert value not in dumped
         assert b64(value) not in dumped
         assert ks.normalise_endpoint(value) not in dumped
+
+
+def test_a_hand_written_initializer_has_its_own_status_and_never_counts_as_migrated():
+    specs = [{"spec": {"containers": [{"name": "classifier"}],
+                       "initContainers": [{"name": "classifier-model-initializer", "image": "kfserving/si:v0.6.1"}]}}]
+    converted_secret = converted(secret("seldon-init-container-secret", ENV_DATA))[0]
+    inventory = seed_inventory(secrets=[converted_secret], deployments=[
+        sdep("custom", model(envSecretRefName="seldon-init-container-secret"), component_specs=specs)])
+    report = sr.storage_report(inventory)
+    (node,) = report["nodes"]
+    assert node["status"] == status.HAND_WRITTEN and "switch does not reach it" in node["reason"]
+    assert report["summary"]["nodes_by_status"][status.MIGRATED] == 0
+    assert report["ready_for_upgrade"] is True
+    assert rp.desired_refs(inventory.deployments[0], inventory)[0]["action"] != status.ACTION_SET
+
+
+def test_a_seldon_deployment_the_operator_fails_already_is_reported_apart():
+    failing = sdep("broken", model(envSecretRefName="seldon-init-container-secret"))
+    failing["status"] = {"state": "Failed", "description": "Failed to find PodSpec for x; uri "
+                                                          "s3,secret_access_key=#leak-canary-1:b/m\nmore"}
+    report = sr.storage_report(seed_inventory(deployments=[failing]))
+    (node,) = report["nodes"]
+    assert node["status"] == status.FAILING_BEFORE
+    assert "status Failed: Failed to find PodSpec" in node["reason"] and "convertible" in node["reason"]
+    assert "#leak-canary-1" not in json.dumps(report) and "more" not in node["reason"]
+    assert report["ready_for_upgrade"] is True
