@@ -76,8 +76,9 @@ def _kept(ref, reason):
 def plan_pin(sdep, image):
     """The CanaryPlan that pins ``image`` on one SeldonDeployment's model nodes.
 
-    A node that already names ``image`` needs nothing; one that names another image, or has a
-    hand-written init container the operator keeps, is left alone and listed in ``kept``.
+    A node that already names ``image`` needs nothing; one that names another image, has a
+    hand-written init container the operator keeps, or cannot be read (seldon_graph's ``problem``)
+    is left alone and listed in ``kept``.
     """
     sdep = kube_objects.as_dict(sdep)
     marked, problem = recorded_refs(sdep)
@@ -87,7 +88,9 @@ def plan_pin(sdep, image):
     ops, pinned, kept = [], [], []
     for node in nodes:
         current = node.get("storage_initializer_image")
-        if node.get("custom_initializer"):
+        if node.get("problem"):
+            kept.append(_kept(node["ref"], "cannot be read as the operator reads it: {0}".format(node["problem"])))
+        elif node.get("custom_initializer"):
             kept.append(_kept(node["ref"], "hand-written init container {0}".format(node["custom_initializer"])))
         elif current and current != image:
             kept.append(_kept(node["ref"], "pins its own image {0}".format(current)))

@@ -103,6 +103,13 @@ def test_pin_leaves_hand_written_initializers():
     assert plan.kept[0]["reason"] == "hand-written init container classifier-model-initializer"
 
 
+def test_pin_leaves_a_node_it_cannot_read():
+    obj = sdep(graph={"name": "classifier", "implementation": "SKLEARN_SERVER", "modelUri": "s3://sklearn/iris",
+                      "storageInitializerImage": 5})
+    plan = cp.plan_pin(obj, RCLONE)
+    assert plan.patch is None and [kept["ref"] for kept in plan.kept] == ["default/classifier"]
+
+
 def test_pin_keeps_what_an_earlier_pin_recorded():
     obj = sdep(graph=nested_graph(), annotations={MARK: json.dumps(["default/gone"])})
     after = apply(obj, cp.plan_pin(obj, RCLONE))
