@@ -9,12 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-import json
-
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_graph
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
@@ -23,7 +20,8 @@ from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils.rollou
     rollout_status,
 )
 
-OPERATOR_DEFAULT_INITIALIZER = seldon_settings.OPERATOR_DEFAULT_INITIALIZER
+# The fallback an operator whose release is unknown uses (the newest release read).
+OPERATOR_DEFAULT_INITIALIZER = operator_rules.rules_for().fallback_image
 INITIALIZER_SUFFIX = seldon_graph.INITIALIZER_SUFFIX
 
 
@@ -165,77 +163,6 @@ def conversion_outcome(secrets, deployments=None):
 # --- SeldonDeployment graphs (the walk itself is seldon_graph's) -----------------------------
 
 
-def _marked_refs(sdep, annotation):
-    raw = _dict(_dict(_dict(sdep).get("metadata")).get("annotations")).get(annotation)
-    if not raw:
-        return []
-    try:
-        marked = json.loads(raw)
-    except ValueError:
-        raise AnsibleFilterError("annotation {0} is not valid JSON".format(annotation))
-    return [ref for ref in _list(marked) if isinstance(ref, str)]
-
-
-def _merge_patch(sdep, new, annotation, annotation_value, with_spec):
-    """Merge patch for a SeldonDeployment: the resourceVersion read (409 on a concurrent edit),
-    one annotation key, and, when nodes changed, ``spec.predictors`` as copied and edited
-    (a merge patch replaces lists whole, so the copy must come from the same read)."""
-    patch = {
-        "metadata": {
-            "resourceVersion": _dict(sdep.get("metadata")).get("resourceVersion"),
-            "annotations": {annotation: annotation_value},
-        }
-    }
-    if with_spec:
-        patch["spec"] = {"predictors": new["spec"]["predictors"]}
-    return patch
-
-
-def canary_pin(sdep, image, annotation):
-    """Merge patch setting ``storageInitializerImage`` on every model-loading node of one
-    SeldonDeployment that names no image of its own, recorded (``<predictor>/<node>``) in
-    ``annotation`` so canary_unpin removes exactly those. Nodes with their own image, or with a
-    hand-written init container the operator keeps, are left alone and listed in ``kept``.
-    """
-    sdep = _dict(sdep)
-    nodes, _ignored = seldon_graph.model_loading_nodes(sdep)
-    new = copy.deepcopy(sdep)
-    marked = set(_marked_refs(sdep, annotation))
-    pinned, kept = [], []
-    for node in nodes:
-        if node.get("custom_initializer"):
-            kept.append({"ref": node["ref"], "reason": "hand-written init container {0}".format(node["custom_initializer"])})
-            continue
-        current = node.get("storage_initializer_image")
-        if current and current != image:
-            kept.append({"ref": node["ref"], "reason": "pins its own image {0}".format(current)})
-        elif not current:
-            json_patch.value_at(new, node["path"])["storageInitializerImage"] = image
-            marked.add(node["ref"])
-            pinned.append(node["ref"])
-    patch = _merge_patch(sdep, new, annotation, json.dumps(sorted(marked)), True) if pinned else {}
-    return {"changed": bool(pinned), "patch": patch, "pinned": pinned, "kept": kept}
-
-
-def canary_unpin(sdep, annotation, image=None):
-    """Merge patch removing the ``storageInitializerImage`` values canary_pin set (only while they
-    still hold ``image``, when given) and its annotation."""
-    sdep = _dict(sdep)
-    has_annotation = annotation in _dict(_dict(sdep.get("metadata")).get("annotations"))
-    new = copy.deepcopy(sdep)
-    unpinned = []
-    for ref in _marked_refs(sdep, annotation):
-        pointer = seldon_graph.pointer_for_ref(new, ref)
-        node = json_patch.value_at(new, pointer) if pointer else None
-        if isinstance(node, dict) and "storageInitializerImage" in node:
-            if image and node["storageInitializerImage"] != image:
-                continue
-            del node["storageInitializerImage"]
-            unpinned.append(ref)
-    patch = _merge_patch(sdep, new, annotation, None, bool(unpinned)) if (unpinned or has_annotation) else {}
-    return {"changed": bool(patch), "patch": patch, "unpinned": unpinned}
-
-
 def _expected_images(sdep, image):
     """``(init container name -> image, explainer deployment name -> image)`` the operator should
     render for one SeldonDeployment: a node's own pin, else ``image``; a hand-written init
@@ -319,8 +246,16 @@ def rollout_problems(incomplete, model_state=None):
 # --- fleet summary ---------------------------------------------------------------------------
 
 
+def _tone(status):
+    """How the fleet table marks a cluster status: ``ok``, ``warn`` or ``bad``."""
+    if status in st.CLUSTER_OK_STATUSES:
+        return "ok"
+    return "warn" if status in st.CLUSTER_WARN_STATUSES else "bad"
+
+
 def fleet_summary(reports, hosts=None):
-    """Rows for the fleet table, one per cluster, from the per-cluster reports.
+    """Rows for the fleet table, one per cluster, from the per-cluster reports (statuses:
+    status.CLUSTER_STATUSES; ``tone`` says how the table marks each).
 
     ``reports`` is a list of report dicts (or a dict host -> report); ``hosts`` lists clusters
     that must appear even without a report (a run that failed before writing one).
@@ -339,8 +274,8 @@ def fleet_summary(reports, hosts=None):
         totals["clusters"] += 1
         if not report:
             rows.append({
-                "cluster": name, "context": "", "status": "no report", "deployments": None, "nodes": None,
-                "migrated": None, "blocked": None, "reasons": [],
+                "cluster": name, "context": "", "status": st.CLUSTER_NO_REPORT, "tone": _tone(st.CLUSTER_NO_REPORT),
+                "deployments": None, "nodes": None, "migrated": None, "blocked": None, "reasons": [],
                 "image": "", "problems": ["the run stopped before this cluster's report was written"],
             })
             totals["failed"] += 1
@@ -351,10 +286,12 @@ def fleet_summary(reports, hosts=None):
         if report.get("error"):
             problems.insert(0, str(report["error"]))
         initializer = _dict(report.get("storage_initializer"))
+        status = report.get("status") or "unknown"
         rows.append({
             "cluster": name,
             "context": report.get("context") or "",
-            "status": report.get("status") or "unknown",
+            "status": status,
+            "tone": _tone(status),
             "deployments": counts.get("deployments"),
             "nodes": counts.get("nodes"),
             "migrated": counts.get("migrated"),
@@ -365,7 +302,7 @@ def fleet_summary(reports, hosts=None):
         })
         for key in ("deployments", "nodes", "migrated", "blocked"):
             totals[key] += int(counts.get(key) or 0)
-        if report.get("status") == "failed":
+        if status == st.CLUSTER_FAILED:
             totals["failed"] += 1
     return {"rows": rows, "totals": totals}
 
@@ -376,8 +313,6 @@ class FilterModule(object):
             "storage_initializer_image": storage_initializer_image,
             "storage_summary": storage_summary,
             "conversion_outcome": conversion_outcome,
-            "canary_pin": canary_pin,
-            "canary_unpin": canary_unpin,
             "model_rollout_state": model_rollout_state,
             "rollout_problems": rollout_problems,
             "fleet_summary": fleet_summary,

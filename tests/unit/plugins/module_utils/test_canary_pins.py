@@ -46,6 +46,12 @@ def nested_graph():
     }
 
 
+# Nodes with their own image are left alone. (So are the router and the custom node, which the
+# newest operator release would give an init container but cannot render without a componentSpecs
+# container: seldon_graph reports them as a problem; other releases give them none.)
+OWN_IMAGE_KEPT = {"ref": "default/b", "reason": "pins its own image example.org/own:1"}
+
+
 def apply(obj, plan):
     """The object as the API server stores it after the plan's JSON patch (the input stays)."""
     return jsonpatch.apply_patch(obj, plan.patch) if plan.patch is not None else copy.deepcopy(obj)
@@ -61,7 +67,7 @@ def test_pin_sets_unpinned_model_nodes_at_any_depth_and_marks_them():
     plan = cp.plan_pin(obj, RCLONE)
     assert plan.patch is not None and plan.problem == ""
     assert sorted(plan.nodes) == ["default/.explainer", "default/a", "default/c"]
-    assert plan.kept == [{"ref": "default/b", "reason": "pins its own image example.org/own:1"}]
+    assert OWN_IMAGE_KEPT in plan.kept
     assert plan.patch[0] == {"op": "replace", "path": "/metadata/resourceVersion", "value": "7"}
     after = apply(obj, plan)
     graph = after["spec"]["predictors"][0]["graph"]
@@ -90,7 +96,7 @@ def test_pin_twice_is_a_no_op():
     after = apply(obj, cp.plan_pin(obj, RCLONE))
     again = cp.plan_pin(after, RCLONE)
     assert (again.patch, again.nodes, again.diff) == (None, [], None)
-    assert again.kept == [{"ref": "default/b", "reason": "pins its own image example.org/own:1"}]
+    assert OWN_IMAGE_KEPT in again.kept
 
 
 def test_pin_leaves_hand_written_initializers():
@@ -183,7 +189,7 @@ def test_deployment_entries():
     assert (entry["action"], entry["nodes"]) == ("pinned", ["default/a", "default/c"])
     assert entry["reason"] == "2 node(s): default/a, default/c"
     unchanged = cp.deployment_entry("models", "iris", cp.plan_pin(apply(obj, pin), RCLONE), removing=False)
-    assert unchanged["action"] == "unchanged" and unchanged["reason"] == "default/b: pins its own image example.org/own:1"
+    assert unchanged["action"] == "unchanged" and "default/b: pins its own image example.org/own:1" in unchanged["reason"]
     unpinned = cp.deployment_entry("models", "iris", cp.plan_unpin(apply(obj, pin)), removing=True)
     assert unpinned["action"] == "unpinned"
     failed = cp.deployment_entry("models", "iris", pin, removing=False, error="PATCH SeldonDeployment models/iris: 403 Forbidden")

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to seldon_ops.rclone_migration
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions the rclone_migration and seldon_core roles take, as filters (pure, unit-tested).
+
+The rclone_migration role keeps one state object per run, the fact ``__rclone_migration_run``
+(its keys are listed in roles/rclone_migration/tasks/discover.yml), and asks these filters what
+it means: the cluster's status for the report, whether the model Deployments need a restart,
+whether the prediction answers agree, and how the canary pins read in the report. The seldon_core
+role asks which restartedAt value belongs to the release revision it left running.
+Words come from module_utils/status.py and module_utils/canary_pins.py.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import canary_pins
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
+
+# The role's entry points, as the report's ``mode`` names them.
+MODE_PREFLIGHT = "preflight"
+MODE_MIGRATE = "migrate"
+MODE_ROLLBACK = "rollback"
+
+# rclone_migration_rollout_restart
+RESTART_CHANGED = "changed"
+RESTART_ALWAYS = "always"
+RESTART_NEVER = "never"
+
+# The report's prediction.result
+PREDICTION_MATCH = "match"
+PREDICTION_MISMATCH = "mismatch"
+PREDICTION_SKIPPED = "skipped"
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value):
+    return value if isinstance(value, list) else []
+
+
+def cluster_status(run, mode, force=False, failed=False):
+    """The cluster's status in its report (status.CLUSTER_STATUSES), from the run state.
+
+    Reads ``storage.blocked`` (what preflight found blocked), ``problems``, ``check_mode``,
+    ``upgrade_needed`` and ``info.ready_for_upgrade`` (the latest seldon_storage_info). Blocked
+    nodes stop every run but a rollback, and a forced migration; then problems make it
+    incomplete; a migration or rollback says what it did (or would do); a preflight says how far
+    the cluster is. A run that stopped (``failed``) is blocked when blocked nodes stopped it.
+
+    >>> cluster_status({"storage": {"blocked": [{"text": "m/a p/n: secret missing"}]}}, "migrate")
+    'blocked'
+    >>> cluster_status({"check_mode": True}, "migrate")
+    'would_migrate'
+    >>> cluster_status({"upgrade_needed": True, "info": {"ready_for_upgrade": True}}, "preflight")
+    'ready'
+    """
+    run = _dict(run)
+    force = boolean(force, strict=False)
+    blocked = bool(_list(_dict(run.get("storage")).get("blocked")))
+    check_mode = bool(run.get("check_mode"))
+    if failed:
+        return st.CLUSTER_BLOCKED if blocked and not force else st.CLUSTER_FAILED
+    if blocked and mode != MODE_ROLLBACK and not (force and mode == MODE_MIGRATE):
+        return st.CLUSTER_BLOCKED
+    if _list(run.get("problems")):
+        return st.CLUSTER_INCOMPLETE
+    if mode == MODE_MIGRATE:
+        return st.CLUSTER_WOULD_MIGRATE if check_mode else st.CLUSTER_MIGRATED
+    if mode == MODE_ROLLBACK:
+        return st.CLUSTER_WOULD_ROLL_BACK if check_mode else st.CLUSTER_ROLLED_BACK
+    ready = bool(_dict(run.get("info")).get("ready_for_upgrade"))
+    if ready and not run.get("upgrade_needed"):
+        return st.CLUSTER_MIGRATED
+    return st.CLUSTER_READY if ready else st.CLUSTER_CONVERTIBLE
+
+
+def restart_models(run, policy=RESTART_CHANGED):
+    """Whether the model Deployments get restarted: always, never, or (``changed``) when this run
+    moved the operator's image, converted a secret or added a reference, or pinned or unpinned a
+    canary - so a rerun that changed nothing restarts nothing.
+
+    >>> restart_models({"image_changed": False, "converted": {"changed": False},
+    ...                 "canaries": [{"action": "unchanged"}], "unpinned": [{"action": "unpinned"}]})
+    True
+    """
+    run = _dict(run)
+    if policy == RESTART_ALWAYS:
+        return True
+    if policy != RESTART_CHANGED:
+        return False
+    moved = [entry for entry in _list(run.get("canaries")) + _list(run.get("unpinned"))
+             if _dict(entry).get("action") != st.ACTION_UNCHANGED]
+    return bool(run.get("image_changed") or _dict(run.get("converted")).get("changed") or moved)
+
+
+def prediction_answer(response, compare_key=""):
+    """What one prediction request answered: HTTP ``status`` (-1 when none), ``ok`` and the
+    ``answer`` compared (the ``compare_key`` part of the JSON body; the whole body, or the raw
+    content when it is not JSON, when ``compare_key`` is empty). ``response`` is what
+    ansible.builtin.uri registered.
+
+    >>> prediction_answer({"status": 200, "json": {"data": [1], "meta": {"puid": "x"}}}, "data")
+    {'status': 200, 'ok': True, 'answer': [1]}
+    """
+    response = _dict(response)
+    body = response.get("json")
+    if compare_key:
+        answer = body.get(compare_key) if isinstance(body, dict) else None
+    else:
+        answer = body if "json" in response else response.get("content")
+    return {"status": response.get("status", -1), "ok": not response.get("failed", False), "answer": answer}
+
+
+def prediction_check(prediction):
+    """The prediction record with its ``result`` and the problems it makes.
+
+    ``prediction`` holds the ``before`` and ``after`` answers (prediction_answer) seen so far.
+    With both, ``result`` is ``match`` when the answers are equal and the request after the
+    migration succeeded, else ``mismatch`` with one problem; with neither, ``skipped``.
+    Returns ``{"prediction": ..., "problems": [...]}``.
+
+    >>> prediction_check({})["prediction"]
+    {'result': 'skipped'}
+    """
+    prediction = dict(_dict(prediction))
+    if "before" not in prediction and "after" not in prediction:
+        return {"prediction": dict(prediction, result=PREDICTION_SKIPPED), "problems": []}
+    if "after" not in prediction:
+        return {"prediction": prediction, "problems": []}
+    after = _dict(prediction["after"])
+    if _dict(prediction.get("before")).get("answer") == after.get("answer") and after.get("ok"):
+        return {"prediction": dict(prediction, result=PREDICTION_MATCH), "problems": []}
+    return {"prediction": dict(prediction, result=PREDICTION_MISMATCH), "problems": [
+        "prediction check: the answer after the migration (HTTP {0}) differs from the one before".format(
+            after.get("status"))]}
+
+
+def canary_report(deployments, state="present", check_mode=False):
+    """The report's entries for seldon_canary_pin's ``deployments``: ``namespace``, ``name``,
+    ``action`` (``would_pin``/``would_unpin`` for a dry run's changes), and ``pinned_nodes`` and
+    ``kept_own_image`` (state present) or ``nodes`` (state absent).
+
+    >>> canary_report([{"namespace": "m", "name": "a", "action": "unpinned", "nodes": ["p/n"]}], "absent", True)
+    [{'namespace': 'm', 'name': 'a', 'action': 'would_unpin', 'nodes': ['p/n']}]
+    """
+    entries = []
+    for deployment in _list(deployments):
+        deployment = _dict(deployment)
+        action = deployment.get("action")
+        if boolean(check_mode, strict=False):
+            action = canary_pins.WOULD.get(action, action)
+        entry = {"namespace": deployment.get("namespace"), "name": deployment.get("name"), "action": action}
+        if state == "absent":
+            entry["nodes"] = _list(deployment.get("nodes"))
+        else:
+            entry.update(pinned_nodes=_list(deployment.get("nodes")), kept_own_image=_list(deployment.get("kept")))
+        entries.append(entry)
+    return entries
+
+
+def helm_time_rfc3339(updated):
+    """Helm's ``updated`` time (Go's time format, ``2024-05-01 12:00:03.5 +0200 CEST``) as RFC 3339
+    with seconds, keeping the offset (``Z`` for UTC); "" when it is not such a time.
+
+    >>> helm_time_rfc3339("2024-05-01 12:00:03.123456789 +0000 UTC")
+    '2024-05-01T12:00:03Z'
+    >>> helm_time_rfc3339("2024-05-01 14:00:03.5 +0200 CEST")
+    '2024-05-01T14:00:03+02:00'
+    """
+    parts = str(updated or "").split(" ")
+    if len(parts) < 3 or len(parts[2]) != 5:
+        return ""
+    offset = "Z" if parts[2] == "+0000" else parts[2][:3] + ":" + parts[2][3:]
+    return "{0}T{1}{2}".format(parts[0], parts[1][:8], offset)
+
+
+def release_deployed_at(helm, release_before=None):
+    """The time (RFC 3339) helm deployed the release revision that runs after kubernetes.core.helm
+    ran: its status after a real run; the revision before when helm changed nothing; "" when an
+    upgrade would happen (check mode: that revision has no time yet) or no release exists.
+
+    >>> release_deployed_at({"changed": True}, {"status": {"updated": "2024-05-01 12:00:03 +0000 UTC"}})
+    ''
+    >>> release_deployed_at({"changed": False}, {"status": {"updated": "2024-05-01 12:00:03 +0000 UTC"}})
+    '2024-05-01T12:00:03Z'
+    """
+    helm = _dict(helm)
+    status = _dict(helm.get("status"))
+    if "updated" in status:
+        return helm_time_rfc3339(status["updated"])
+    if helm.get("changed"):
+        return ""
+    return helm_time_rfc3339(_dict(_dict(release_before).get("status")).get("updated"))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "cluster_status": cluster_status,
+            "restart_models": restart_models,
+            "prediction_answer": prediction_answer,
+            "prediction_check": prediction_check,
+            "canary_report": canary_report,
+            "release_deployed_at": release_deployed_at,
+        }
