@@ -60,10 +60,14 @@ CONVERSION_NO_SOURCE = "no_source"
 
 _AWS_HOST_RE = re.compile(r"^s3([.-][a-z0-9-]+)*\.amazonaws\.com(\.cn)?$", re.IGNORECASE)
 
-Conversion = namedtuple("Conversion", "status reason format remote remote_type wanted to_add conflicts notes")
-Conversion.__doc__ = """What one secret needs for one remote. ``status`` CONVERSION_*; ``wanted``
-and ``to_add`` map key -> plain value (never reported); ``conflicts`` and ``notes`` name keys only.
+Conversion = namedtuple("Conversion", "status reason format remote remote_type wanted to_add conflicts notes respell")
+Conversion.__doc__ = """What one secret needs for one remote. ``status`` CONVERSION_*; ``wanted``,
+``to_add`` and ``respell`` (keys whose value is only re-spelled, e.g. a provider ``minio`` as rclone's
+``Minio``) map key -> plain value (never reported); ``conflicts`` and ``notes`` name keys only.
 ``no_source``: the secret holds no credentials for this remote's backend and does not configure it."""
+
+PROVIDER_SPELLING_NOTE = ("{0}PROVIDER is not spelled as rclone's provider names are (rclone falls back to generic "
+                          "S3); rewrite_provider_spelling rewrites it")
 
 
 # --------------------------------------------------------------------------- remotes and providers
@@ -123,8 +127,8 @@ def is_aws_endpoint(endpoint):
 def resolve_provider(requested, endpoint, existing=None):
     """The provider value to write, or ``(None, reason)`` when ``requested`` is not an rclone name.
 
-    ``auto``: keep a correctly spelled provider the secret already names; else ``AWS`` when the
-    source names no endpoint (kfserving's default is AWS S3) or an AWS endpoint, else ``Other``.
+    ``auto``: keep the provider the secret already names (in rclone's spelling); else ``AWS`` when
+    the source names no endpoint (kfserving's default is AWS S3) or an AWS endpoint, else ``Other``.
 
     >>> resolve_provider("auto", "")
     ('AWS', '')
@@ -134,8 +138,8 @@ def resolve_provider(requested, endpoint, existing=None):
     ('Minio', '')
     """
     if (requested or PROVIDER_AUTO).lower() == PROVIDER_AUTO:
-        if existing and canonical_s3_provider(existing) == existing:
-            return existing, ""
+        if canonical_s3_provider(existing):
+            return canonical_s3_provider(existing), ""
         if not endpoint or is_aws_endpoint(endpoint):
             return "AWS", ""
         return "Other", ""
@@ -217,6 +221,18 @@ def apply_keys(decoded, keys_to_set):
 
 # --------------------------------------------------------------------------- one secret, one remote
 
+def _spelling(decoded, remote, wanted, rewrite_spelling):
+    """``(wanted, respell, notes)``: a provider the secret already names in another spelling of the
+    same rclone provider is accepted as written (noted), or re-spelled when asked."""
+    key = remote_env_prefix(remote) + "PROVIDER"
+    existing = decoded.get(key)
+    if not existing or existing == wanted.get(key) or canonical_s3_provider(existing) != wanted.get(key):
+        return wanted, {}, []
+    if rewrite_spelling:
+        return dict(wanted), {key: wanted[key]}, []
+    return dict(wanted, **{key: existing}), {}, [PROVIDER_SPELLING_NOTE.format(remote_env_prefix(remote))]
+
+
 def _wanted_keys(decoded, annotations, remote, provider, config):
     """``(wanted keys or None, remote type, problem, notes)`` from the credentials the secret holds."""
     hint = remote_type_hint(remote)
@@ -249,8 +265,7 @@ def _without_source(decoded, fmt, remote):
         provider_value = decoded.get(prefix + "PROVIDER")
         if provider_value and canonical_s3_provider(provider_value) != provider_value:
             # no value in the note: only that rclone will not recognise the name
-            notes.append("{0}PROVIDER is not spelled as rclone's provider names are "
-                         "(rclone falls back to generic S3)".format(prefix))
+            notes.append(PROVIDER_SPELLING_NOTE.format(prefix))
         return CONVERSION_MIGRATED, "already configures rclone remote {0}".format(remote.upper()), notes
     if fmt == ks.FORMAT_AZURE:
         return CONVERSION_BLOCKED, ("Azure service-principal secret (AZ_*): rclone has no environment "
@@ -267,35 +282,42 @@ def _without_source(decoded, fmt, remote):
     return CONVERSION_NO_SOURCE, "no credentials for remote {0}".format(remote.upper()), []
 
 
-def _compared(decoded, wanted, remote):
+def _compared(decoded, wanted, remote, respell):
     """``(status, to_add, conflicts, reason)`` of the wanted keys against the secret."""
     to_add, conflicts = compare_keys(decoded, wanted)
+    conflicts = [key for key in conflicts if key not in respell]
     if conflicts:
         return CONVERSION_CONFLICT, to_add, conflicts, "existing rclone keys differ from the converted values: {0}".format(
             ", ".join(conflicts))
-    if to_add:
-        return CONVERSION_CONVERTIBLE, to_add, conflicts, "{0} rclone key(s) to add for remote {1}".format(
+    if to_add or respell:
+        return CONVERSION_CONVERTIBLE, to_add, conflicts, "{0} rclone key(s) to add, {1} to re-spell for remote {2}".format(
+            len(to_add), len(respell), remote.upper()) if respell else "{0} rclone key(s) to add for remote {1}".format(
             len(to_add), remote.upper())
     return CONVERSION_MIGRATED, to_add, conflicts, "rclone remote {0} configured".format(remote.upper())
 
 
-def convert_for_remote(decoded, annotations, remote, provider=PROVIDER_AUTO, config=None, data_problem=""):
+def convert_for_remote(decoded, annotations, remote, provider=PROVIDER_AUTO, config=None, data_problem="",
+                       rewrite_spelling=False):
     """What one secret needs so that rclone finds ``remote`` in it, as a ``Conversion``.
 
     ``data_problem``: why the secret's data could not be read at all (kfserving_secret.data_problem).
+    ``rewrite_spelling``: re-spell a provider the secret names in another case (``minio``) as rclone
+    does (``Minio``) instead of accepting it with a note.
     """
     decoded = decoded or {}
     fmt = ks.detect_format(decoded, config)
     if data_problem:
-        return Conversion(CONVERSION_BLOCKED, data_problem, fmt, remote, remote_type_hint(remote), {}, {}, [], [])
+        return Conversion(CONVERSION_BLOCKED, data_problem, fmt, remote, remote_type_hint(remote), {}, {}, [], [], {})
     if not model_uri.is_valid_remote_name(remote):
         return Conversion(CONVERSION_BLOCKED, "remote name '{0}' cannot be set through environment variables".format(
-            remote), fmt, remote, remote_type_hint(remote), {}, {}, [], [])
+            remote), fmt, remote, remote_type_hint(remote), {}, {}, [], [], {})
     wanted, remote_type, problem, notes = _wanted_keys(decoded, annotations, remote, provider, config)
     if problem:
-        return Conversion(CONVERSION_BLOCKED, problem, fmt, remote, remote_type, {}, {}, [], notes)
+        return Conversion(CONVERSION_BLOCKED, problem, fmt, remote, remote_type, {}, {}, [], notes, {})
     if wanted is None:
         status, reason, more_notes = _without_source(decoded, fmt, remote)
-        return Conversion(status, reason, fmt, remote, remote_type, {}, {}, [], notes + more_notes)
-    status, to_add, conflicts, reason = _compared(decoded, wanted, remote)
-    return Conversion(status, reason, fmt, remote, remote_type, wanted, to_add, conflicts, notes)
+        return Conversion(status, reason, fmt, remote, remote_type, {}, {}, [], notes + more_notes, {})
+    wanted, respell, spelling_notes = _spelling(decoded, remote, wanted, rewrite_spelling)
+    status, to_add, conflicts, reason = _compared(decoded, wanted, remote, respell)
+    return Conversion(status, reason, fmt, remote, remote_type, wanted, to_add, conflicts, notes + spelling_notes,
+                      respell)

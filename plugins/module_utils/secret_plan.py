@@ -120,6 +120,7 @@ def _keys_to_write(decoded, usable, on_conflict):
         conflicts.update(conv.conflicts)
         if blocked:
             return {}, set(), set(), conflicts, conv
+        keys = dict(keys, **conv.respell)
         keys_to_set.update(keys)
         added.update(key for key in keys if key not in decoded)
         overwritten.update(key for key in keys if key in decoded)
@@ -135,13 +136,16 @@ def _converted_reason(usable, added, overwritten):
     return "; ".join([reason] + notes)
 
 
-def secret_change(decoded, annotations, remotes, provider, on_conflict, config=None, data_problem="", salt=""):
+def secret_change(decoded, annotations, remotes, provider, on_conflict, config=None, data_problem="", salt="",
+                  rewrite_spelling=False):
     """The Change rclone_secret makes to one secret's decoded data (None: secret not found);
-    ``salt`` keys the digests of the record (digest_salt)."""
+    ``salt`` keys the digests of the record (digest_salt); ``rewrite_spelling`` see
+    rclone_mapping.convert_for_remote."""
     if decoded is None:
         return _change(st.ACTION_BLOCKED, "secret not found")
     conversions = [rm.convert_for_remote(decoded, annotations, remote, provider=provider, config=config,
-                                         data_problem=data_problem) for remote in remotes]
+                                         data_problem=data_problem, rewrite_spelling=rewrite_spelling)
+                   for remote in remotes]
     blocked = [conv for conv in conversions if conv.status == rm.CONVERSION_BLOCKED]
     if blocked:
         return _change(st.ACTION_BLOCKED, "; ".join(conv.reason for conv in blocked))
@@ -188,12 +192,12 @@ def diff(decoded, keys_to_set=None, keys_removed=None, annotation_before=None, a
     return before, after
 
 
-def plan_conversion(secret, remotes, provider, on_conflict, config=None):
+def plan_conversion(secret, remotes, provider, on_conflict, config=None, rewrite_spelling=False):
     """The SecretPlan of rclone_secret state=present for one Secret as read."""
     decoded = ks.decode_data(secret.get("data"))
     annotations = kube_objects.annotations_of(secret)
     change = secret_change(decoded, annotations, remotes, provider, on_conflict, config,
-                           ks.data_problem(secret.get("data")), digest_salt(secret))
+                           ks.data_problem(secret.get("data")), digest_salt(secret), rewrite_spelling)
     fmt = ks.detect_format(decoded, config)
     if change.action != st.ACTION_CONVERTED:
         return SecretPlan(change, fmt, None, None)

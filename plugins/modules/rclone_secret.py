@@ -64,6 +64,15 @@ options:
     type: str
     choices: [fail, keep, overwrite]
     default: fail
+  rewrite_provider_spelling:
+    description:
+      - A secret converted by hand as Seldon's docs show names the provider in lower case
+        (C(RCLONE_CONFIG_S3_PROVIDER=minio)); rclone matches provider names exactly and falls back to generic S3.
+      - V(false) accepts such a value as it is (the secret counts as converted, with a note); V(true) rewrites it in
+        rclone's spelling (C(Minio)), reported in RV(secrets[].overwritten_keys). Other differing values stay
+        conflicts (O(on_conflict)).
+    type: bool
+    default: false
   state:
     description:
       - V(present) adds the keys. V(absent) removes the keys this module added (as recorded in its
@@ -204,6 +213,7 @@ def argument_spec():
         provider=dict(type="str", default="auto"),
         remote=dict(type="str"),
         on_conflict=dict(type="str", default="fail", choices=list(rm.ON_CONFLICT_CHOICES)),
+        rewrite_provider_spelling=dict(type="bool", default=False),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     return spec
@@ -220,7 +230,8 @@ def conversion_work(access, params, settings):
         uses = storage_report.secret_uses(storage_report.node_plans(cluster)[0])
         targets = secret_plan.targets_for_uses(uses, cluster, params["remote"])
     return [(target, functools.partial(secret_plan.plan_conversion, remotes=target.remotes,
-                                       provider=params["provider"], on_conflict=params["on_conflict"], config=config))
+                                       provider=params["provider"], on_conflict=params["on_conflict"], config=config,
+                                       rewrite_spelling=params["rewrite_provider_spelling"]))
             for target in targets]
 
 

@@ -63,7 +63,7 @@ def test_every_provider_choice_maps_back_to_rclone_spelling():
     ("auto", "https://s3.eu-west-1.amazonaws.com", None, "AWS"),
     ("auto", "http://minio:9000", None, "Other"),
     ("auto", "http://minio:9000", "Minio", "Minio"),
-    ("auto", "http://minio:9000", "minio", "Other"),
+    ("auto", "http://minio:9000", "minio", "Minio"),
     ("AUTO", "", None, "AWS"),
     ("minio", "", None, "Minio"),
     ("ceph", "http://rgw:7480", "Minio", "Ceph"),
@@ -388,3 +388,26 @@ def test_reasons_and_notes_never_carry_values(secret):
         if value.startswith("#"):
             assert value not in visible
             assert ks.encode_value(value) not in visible
+
+
+HAND_CONVERTED = dict(env_secret(AWS_ENDPOINT_URL="http://minio:9000"), **{
+    S3 + "TYPE": "s3", S3 + "PROVIDER": "minio", S3 + "ENV_AUTH": "false", S3 + "ENDPOINT": "http://minio:9000",
+    S3 + "ACCESS_KEY_ID": "AKIAEXAMPLEKEY01", S3 + "SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG"})
+
+
+@pytest.mark.parametrize("provider", ["auto", "minio", "Minio"])
+def test_a_secret_converted_by_hand_as_seldons_docs_show_is_migrated_with_a_note(provider):
+    result = rm.convert_for_remote(HAND_CONVERTED, {}, "s3", provider=provider)
+    assert (result.status, result.conflicts, result.to_add) == (rm.CONVERSION_MIGRATED, [], {})
+    assert any("not spelled as rclone" in note for note in result.notes)
+    assert rm.convert_for_remote(HAND_CONVERTED, {}, "s3", provider="aws").conflicts == [S3 + "PROVIDER"]
+
+
+def test_rewriting_the_provider_spelling_is_asked_for_explicitly():
+    from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan as sp
+    result = rm.convert_for_remote(HAND_CONVERTED, {}, "s3", rewrite_spelling=True)
+    assert (result.status, result.respell, result.conflicts) == (rm.CONVERSION_CONVERTIBLE, {S3 + "PROVIDER": "Minio"}, [])
+    change = sp.secret_change(HAND_CONVERTED, {}, ["s3"], "auto", "fail", rewrite_spelling=True)
+    assert change.action == "converted" and change.keys_to_set == {S3 + "PROVIDER": "Minio"}
+    assert change.overwritten_keys == [S3 + "PROVIDER"] and change.added_keys == []
+    assert sp.secret_change(HAND_CONVERTED, {}, ["s3"], "auto", "fail").action == "unchanged"
