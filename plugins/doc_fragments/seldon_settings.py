@@ -16,7 +16,11 @@ options:
     description:
       - Namespaces to work in. Secrets, service accounts and SeldonDeployments are listed once per
         namespace.
-      - Omitted, each kind is listed once for the whole cluster.
+      - Omitted, the operator's watch scope - the namespace of a namespaced operator (C(WATCH_NAMESPACE) or
+        C(--namespace) of the controller), else the whole cluster (each kind listed once, plus Namespaces).
+      - Either way only SeldonDeployments the operator reconciles count - a cluster-wide operator skips namespaces
+        labelled C(seldon.io/controller-id), and a SeldonDeployment's label C(seldon.io/controller-id) must equal
+        the controller's C(CONTROLLER_ID); the others are listed in C(unwatched_deployments) where returned.
     type: list
     elements: str
   seldon_namespace:

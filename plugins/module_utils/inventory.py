@@ -14,6 +14,7 @@ from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
 
 
 class Inventory:
@@ -21,10 +22,19 @@ class Inventory:
     the operator's settings that decide how nodes read them (its release's rules included)."""
 
     def __init__(self, secrets=None, service_accounts=None, deployments=None, provider=rm.PROVIDER_AUTO,
-                 default_env_secret_ref_name="", credentials_config=None, rules=None):
+                 default_env_secret_ref_name="", credentials_config=None, rules=None, watch=None, namespaces=None):
         self.secrets = dict((kube_objects.object_key(obj), obj) for obj in secrets or [])
         self.service_accounts = dict((kube_objects.object_key(obj), obj) for obj in service_accounts or [])
-        self.deployments = sorted(deployments or [], key=kube_objects.sort_key)
+        namespace_labels = dict((kube_objects.object_name(obj), kube_objects.labels_of(obj)) for obj in namespaces or [])
+        self.watch = watch or seldon_settings.WatchScope("", "")
+        self.deployments, self.unwatched = [], []
+        for sdep in sorted(deployments or [], key=kube_objects.sort_key):
+            watched, why = seldon_settings.watches(self.watch, sdep, namespace_labels)
+            if watched:
+                self.deployments.append(sdep)
+            else:
+                self.unwatched.append({"namespace": kube_objects.object_namespace(sdep),
+                                       "name": kube_objects.object_name(sdep), "reason": why})
         self.provider = provider or rm.PROVIDER_AUTO
         self.default_env_secret_ref_name = default_env_secret_ref_name or ""
         self.config = ks.credentials_config(credentials_config)
@@ -104,13 +114,20 @@ class Inventory:
 
 
 def load(access, params, settings, provider=rm.PROVIDER_AUTO):
-    """LIST SeldonDeployments, Secrets and ServiceAccounts once per namespace (or once for the
-    cluster) and build the Inventory."""
+    """LIST SeldonDeployments, Secrets and ServiceAccounts once per namespace and build the Inventory
+    of the SeldonDeployments the operator reconciles (settings.watch).
+
+    Without ``namespaces`` the operator's watch scope is read: its one namespace, or the whole
+    cluster (one LIST per kind, and one of Namespaces for their controller-id labels).
+    """
     namespaces = params.get("namespaces")
+    if namespaces is None and settings.watch.namespace:
+        namespaces = [settings.watch.namespace]
     deployments = access.list("SeldonDeployment", namespaces)
+    listed_namespaces = access.list("Namespace") if namespaces is None and deployments else []
     return Inventory(
         secrets=access.list("Secret", namespaces), service_accounts=access.list("ServiceAccount", namespaces),
-        deployments=deployments,
+        deployments=deployments, namespaces=listed_namespaces,
         provider=provider, default_env_secret_ref_name=settings.default_env_secret_ref_name,
-        credentials_config=settings.credentials_config, rules=settings.rules,
+        credentials_config=settings.credentials_config, rules=settings.rules, watch=settings.watch,
     )

@@ -46,8 +46,9 @@ configured values as read, and ``problem`` ("" or why the operator cannot inject
 
 class Settings(namedtuple("Settings", "default_env_secret_ref_name default_env_secret_ref_name_source "
                                       "credentials_config storage_initializer_image "
-                                      "storage_initializer_image_source rules problems warnings")):
-    """The operator settings a plan uses: ``rules`` are the release's (operator_rules.OperatorRules);
+                                      "storage_initializer_image_source rules watch problems warnings")):
+    """The operator settings a plan uses: ``rules`` are the release's (operator_rules.OperatorRules),
+    ``watch`` which SeldonDeployments it reconciles (WatchScope);
     ``problems`` say why the operator cannot render any model as configured (a migration must not
     go on), ``warnings`` which settings could not be read."""
 
@@ -59,6 +60,7 @@ class Settings(namedtuple("Settings", "default_env_secret_ref_name default_env_s
         reported = dict(self._asdict())
         reported.pop("warnings")
         reported["operator"] = reported.pop("rules").public()
+        reported["watch"] = dict(reported.pop("watch")._asdict())
         return reported
 
 
@@ -71,6 +73,54 @@ def is_rclone_image(image):
     if not isinstance(image, str):
         return False
     return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0] == RCLONE_IMAGE_NAME
+
+
+WatchScope = namedtuple("WatchScope", "namespace controller_id")
+WatchScope.__doc__ = """Which SeldonDeployments the operator reconciles: ``namespace`` ("" for all; from
+``--namespace``, overridden by a non-empty env ``WATCH_NAMESPACE``) and ``controller_id`` (env
+``CONTROLLER_ID``) that a SeldonDeployment's label ``seldon.io/controller-id`` must equal (main.go and
+controllers/seldondeployment_controller.go ``Reconcile``, every tag 1.9-1.17)."""
+
+CONTROLLER_ID_LABEL = "seldon.io/controller-id"
+
+
+def _namespace_flag(controller):
+    """The value of the controller's ``--namespace`` flag ("" when absent)."""
+    for container in kube_objects.as_list(kube_objects.pod_spec_of(controller).get("containers")):
+        words = [word for key in ("command", "args") for word in kube_objects.as_list(
+            kube_objects.as_dict(container).get(key)) if isinstance(word, str)]
+        for index, word in enumerate(words):
+            if word.lstrip("-").startswith("namespace="):
+                return word.split("=", 1)[1]
+            if word.lstrip("-") == "namespace" and word.startswith("-") and index + 1 < len(words):
+                return words[index + 1]
+    return ""
+
+
+def watch_scope(controller):
+    """The controller Deployment's WatchScope (all namespaces, no controller id when not read)."""
+    if controller is None:
+        return WatchScope("", "")
+    return WatchScope(controller_env(controller, "WATCH_NAMESPACE")[0] or _namespace_flag(controller),
+                      controller_env(controller, "CONTROLLER_ID")[0] or "")
+
+
+def watches(scope, sdep, namespace_labels=None):
+    """``(True, "")`` when the operator of ``scope`` reconciles ``sdep``, else ``(False, why)``.
+
+    ``namespace_labels`` maps namespace -> labels; a cluster-wide operator skips namespaces labelled
+    with a controller id.
+    """
+    namespace = kube_objects.object_namespace(sdep)
+    if scope.namespace and namespace != scope.namespace:
+        return False, "the operator watches namespace {0} only".format(scope.namespace)
+    if not scope.namespace and kube_objects.as_dict((namespace_labels or {}).get(namespace)).get(CONTROLLER_ID_LABEL):
+        return False, "namespace {0} is labelled {1}: another operator manages it".format(namespace, CONTROLLER_ID_LABEL)
+    wanted = kube_objects.labels_of(sdep).get(CONTROLLER_ID_LABEL) or ""
+    if wanted != scope.controller_id:
+        return False, "label {0}={1} does not match the operator's CONTROLLER_ID {2}".format(
+            CONTROLLER_ID_LABEL, wanted or '""', scope.controller_id or '""')
+    return True, ""
 
 
 def controller_env(controller, name):
@@ -162,7 +212,7 @@ def seldon_settings(controller, configmap, default_env_secret_ref_name=None, cre
     # an unread controller is already a warning of its own (read)
     version_warning = [operator_rules.version_warning(rules)] if controller and operator_rules.version_warning(rules) else []
     return Settings(default_name, default_source, ks.credentials_config(config), image.image, image.source, rules,
-                    problems, warnings + version_warning + problems)
+                    watch_scope(controller), problems, warnings + version_warning + problems)
 
 
 # --------------------------------------------------------------------------- reading, through a KubeAccess

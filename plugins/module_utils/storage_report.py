@@ -122,9 +122,11 @@ def storage_report(inventory, settings_problems=()):
         "ignored_nodes": len(ignored),
         "custom_initializers": sum(1 for plan in plans if plan.node.get("custom_initializer")),
     }
+    summary["unwatched_deployments"] = len(inventory.unwatched)
     return {
         "nodes": [plan.report() for plan in plans],
         "ignored_nodes": ignored,
+        "unwatched_deployments": inventory.unwatched,
         "secrets": secrets,
         "summary": summary,
         "ready_for_upgrade": not settings_problems and all(plan.status in st.READY_STATUSES for plan in plans),

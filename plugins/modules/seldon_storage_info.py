@@ -225,6 +225,12 @@ summary:
   returned: always
   type: dict
   sample: {deployments: 2, nodes: 3, nodes_by_status: {migrated: 0, convertible: 1, needs_secret_ref: 1, blocked: 1, no_credentials: 0}}
+unwatched_deployments:
+  description: SeldonDeployments listed that the operator does not reconcile (another namespace or controller id), and why.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{namespace: team-b, name: iris, reason: "namespace team-b is labelled seldon.io/controller-id: another operator manages it"}]
 ready_for_upgrade:
   description:
     - True only when every model-loading node is C(migrated), C(no_credentials), C(hand_written) or C(failing_before)

@@ -59,7 +59,7 @@ class FakeCluster:
         obj = copy.deepcopy(obj)
         self.version += 1
         obj.setdefault("metadata", {})["resourceVersion"] = str(self.version)
-        self.objects[(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
+        self.objects[(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])] = obj
         return obj
 
     def obj(self, kind, namespace, name):

@@ -182,7 +182,10 @@ def test_cluster_wide_when_namespaces_omitted(cluster, run_module):
     seed(cluster, "core-b")
     result, _failed, _module = run_module(rclone_secret)
     lists = [call for call in cluster.calls if call[0] == "list"]
-    assert len(lists) == 3 and all(call[2] is None for call in lists)
+    # one LIST per kind for the cluster, plus Namespaces: a cluster-wide operator skips namespaces
+    # labelled seldon.io/controller-id
+    assert [call[1] for call in lists] == ["SeldonDeployment", "Namespace", "Secret", "ServiceAccount"]
+    assert all(call[2] is None for call in lists)
     assert len(result["secrets"]) == 4
 
 

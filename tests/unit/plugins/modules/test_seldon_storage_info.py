@@ -91,3 +91,45 @@ def test_requests_scale_with_namespaces_not_objects(cluster, run_module):
     result, _failed, _module = run_module(seldon_storage_info, namespaces=namespaces)
     assert result["summary"]["nodes"] == 55
     assert result["api_requests"] == {"get": 2, "list": 15}
+
+
+def watching_controller(env=(), args=()):
+    return {"metadata": {"name": "seldon-controller-manager", "namespace": "seldon-system"},
+            "spec": {"template": {"spec": {"containers": [{
+                "name": "manager", "image": "docker.io/seldonio/seldon-core-operator:1.17.1", "args": list(args),
+                "env": [{"name": name, "value": value} for name, value in env]}]}}}}
+
+
+def sdep_in(cluster, namespace, name, controller_id=None):
+    labels = {"seldon.io/controller-id": controller_id} if controller_id else {}
+    cluster.add("SeldonDeployment", {"metadata": {"name": name, "namespace": namespace, "labels": labels},
+                                     "spec": {"predictors": [{"name": "p", "graph": {
+                                         "name": "m", "implementation": "SKLEARN_SERVER", "modelUri": "s3://b/m"}}]}})
+
+
+def test_without_namespaces_the_gate_sees_everything_the_operator_reconciles_and_nothing_else(cluster, run_module):
+    cluster.add("Deployment", watching_controller(env=[("CONTROLLER_ID", "")]))
+    cluster.add("Namespace", {"metadata": {"name": "other-team", "labels": {"seldon.io/controller-id": "team-b"}}})
+    for namespace in ("models", "elsewhere"):
+        cluster.add("Namespace", {"metadata": {"name": namespace}})
+    for namespace in ("models", "elsewhere", "other-team"):
+        sdep_in(cluster, namespace, "iris")
+    sdep_in(cluster, "models", "for-b", controller_id="team-b")
+    result, _failed, _module = run_module(seldon_storage_info)
+    assert sorted((n["namespace"], n["deployment"]) for n in result["nodes"]) == [("elsewhere", "iris"), ("models", "iris")]
+    unwatched = dict(((u["namespace"], u["name"]), u["reason"]) for u in result["unwatched_deployments"])
+    assert "another operator manages it" in unwatched[("other-team", "iris")]
+    assert "does not match the operator's CONTROLLER_ID" in unwatched[("models", "for-b")]
+    assert result["ready_for_upgrade"] is False  # elsewhere/iris would break, whatever namespaces a run converts
+
+
+@pytest.mark.parametrize("env,args", [([("WATCH_NAMESPACE", "models")], []), ([], ["--namespace=models"]),
+                                      ([], ["--namespace", "models"])])
+def test_a_namespaced_operator_is_read_in_its_namespace_only(cluster, run_module, env, args):
+    cluster.add("Deployment", watching_controller(env=env, args=args))
+    for namespace in ("models", "elsewhere"):
+        sdep_in(cluster, namespace, "iris")
+    result, _failed, _module = run_module(seldon_storage_info)
+    assert [n["namespace"] for n in result["nodes"]] == ["models"]
+    assert result["seldon"]["watch"] == {"namespace": "models", "controller_id": ""}
+    assert [call[2] for call in cluster.calls if call[0] == "list"] == ["models"] * 3
