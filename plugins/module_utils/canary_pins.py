@@ -47,7 +47,6 @@ is not a JSON list) and the ``(before, after)`` storageInitializerImage per chan
 (None when nothing changes)."""
 
 
-
 def recorded_refs(sdep):
     """``(refs, problem)``: the node refs our annotation records ([] when absent) and "" or why it
     cannot be read.
