@@ -29,8 +29,7 @@ from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import
 ADDED_KEYS_ANNOTATION = "rclone-migration.seldon-ops.io/added-keys"
 DIGEST_LENGTH = 16
 
-Change = namedtuple("Change", "action reason added_keys overwritten_keys conflicting_keys kept_keys keys_to_set "
-                               "annotation")
+Change = namedtuple("Change", "action reason added_keys overwritten_keys conflicting_keys kept_keys keys_to_set annotation")
 Change.__doc__ = """What rclone_secret does to one secret's data: ``action`` (status.ACTION_*),
 ``reason``, key names added (or, for state=absent, removed) / overwritten / conflicting / kept by
 state=absent, ``keys_to_set`` (name -> plain value) and the new value of the added-keys annotation

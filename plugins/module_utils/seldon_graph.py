@@ -194,9 +194,9 @@ def _custom_container_problem(predictor, node, rules):
         return ""
     if component_spec_for(predictor, text(node.get("name"))) is not None:
         return ""
-    return ("componentSpecs has no container named {0}: operator {1} injects this custom node's init container "
-            "there and fails to render the SeldonDeployment without it").format(text(node.get("name")),
-                                                                                 rules.version_text)
+    message = ("componentSpecs has no container named {0}: operator {1} injects this custom node's init container "
+               "there and fails to render the SeldonDeployment without it")
+    return message.format(text(node.get("name")), rules.version_text)
 
 
 def _graph_entries(base, predictor, p_index, p_name, spec, rules):

@@ -17,7 +17,7 @@ description:
   - Lists SeldonDeployments, Secrets and ServiceAccounts once per namespace (or once for the whole
     cluster) and walks every predictor's graph, children at any depth, plus each predictor's explainer.
   - Which nodes get a storage-initializer init container follows the operator release read from the
-    controller's image tag (RV(seldon.operator); see C(docs/operator-versions.md)) - prepackaged servers and
+    controller's image tag (C(operator) in RV(seldon); see C(docs/operator-versions.md)) - prepackaged servers and
     explainers with a C(modelUri), from 1.17.1 every node with a C(modelUri), from 1.15.0 not Triton nodes
     marked C(seldon.io/no-storage-initializer). For each such node it reports the URI scheme and the rclone remote it implies, where the
     credentials come from (C(envSecretRefName), the operator's C(defaultEnvSecretRefName), the service
@@ -234,7 +234,7 @@ unwatched_deployments:
 ready_for_upgrade:
   description:
     - True only when every model-loading node is C(migrated), C(no_credentials), C(hand_written) or C(failing_before)
-      (none would break because of the switch) and RV(seldon.problems) is empty.
+      (none would break because of the switch) and C(problems) in RV(seldon) is empty.
   returned: always
   type: bool
 seldon:

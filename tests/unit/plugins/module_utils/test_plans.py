@@ -499,8 +499,8 @@ def test_a_hand_written_initializer_has_its_own_status_and_never_counts_as_migra
 
 def test_a_seldon_deployment_the_operator_fails_already_is_reported_apart():
     failing = sdep("broken", model(envSecretRefName="seldon-init-container-secret"))
-    failing["status"] = {"state": "Failed", "description": "Failed to find PodSpec for x; uri "
-                                                          "s3,secret_access_key=#leak-canary-1:b/m\nmore"}
+    description = "Failed to find PodSpec for x; uri s3,secret_access_key=#leak-canary-1:b/m\nmore"
+    failing["status"] = {"state": "Failed", "description": description}
     report = sr.storage_report(seed_inventory(deployments=[failing]))
     (node,) = report["nodes"]
     assert node["status"] == status.FAILING_BEFORE

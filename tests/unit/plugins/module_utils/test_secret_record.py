@@ -91,8 +91,8 @@ def test_a_record_of_names_only_removes_nothing_and_a_tampered_one_no_original()
     annotations = {sp.ADDED_KEYS_ANNOTATION: "RCLONE_CONFIG_S3_TYPE,RCLONE_CONFIG_S3_GONE,AWS_ACCESS_KEY_ID"}
     assert sp.added_keys_recorded(annotations) == ["AWS_ACCESS_KEY_ID", "RCLONE_CONFIG_S3_GONE", "RCLONE_CONFIG_S3_TYPE"]
     assert sp.keys_to_remove(decoded, annotations, "uid-1") == ([], {S3 + "TYPE": "recorded without a digest by an older version"})
-    tampered = {sp.ADDED_KEYS_ANNOTATION: json.dumps({"AWS_ACCESS_KEY_ID": sp.value_digest("uid-1", "AWS_ACCESS_KEY_ID",
-                                                                                             ENV["AWS_ACCESS_KEY_ID"])})}
+    digest = sp.value_digest("uid-1", "AWS_ACCESS_KEY_ID", ENV["AWS_ACCESS_KEY_ID"])
+    tampered = {sp.ADDED_KEYS_ANNOTATION: json.dumps({"AWS_ACCESS_KEY_ID": digest})}
     assert sp.keys_to_remove(decoded, tampered, "uid-1") == ([], {})
 
 

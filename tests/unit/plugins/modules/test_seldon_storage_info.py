@@ -23,9 +23,10 @@ def b64(value):
 def seed(cluster, namespace="core-info", default_env_secret="seldon-default"):
     cluster.add("Deployment", {"metadata": {"name": "seldon-controller-manager", "namespace": "seldon-system"},
                                "spec": {"template": {"spec": {"containers": [{
-                                   "name": "manager", "image": "docker.io/seldonio/seldon-core-operator:1.13.1", "env": [
-                                   {"name": "PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME", "value": default_env_secret},
-                                   {"name": "RELATED_IMAGE_STORAGE_INITIALIZER", "value": ""}]}]}}}})
+                                   "name": "manager", "image": "docker.io/seldonio/seldon-core-operator:1.13.1",
+                                   "env": [{"name": "PREDICTIVE_UNIT_DEFAULT_ENV_SECRET_REF_NAME",
+                                            "value": default_env_secret},
+                                           {"name": "RELATED_IMAGE_STORAGE_INITIALIZER", "value": ""}]}]}}}})
     cluster.add("ConfigMap", {"metadata": {"name": "seldon-config", "namespace": "seldon-system"}, "data": {
         "storageInitializer": json.dumps({"image": "kfserving/storage-initializer:v0.6.1"})}})
     cluster.add("Secret", {"metadata": {"name": "seldon-default", "namespace": namespace}, "data": {
