@@ -41,7 +41,7 @@ cluster-env:  ## print exports: eval "$$(make -s cluster-env)"
 
 unit: venv collection  ## unit tests and module_utils doctests, no cluster
 	cd $(COLLECTION_LINK) && PYTHONPATH=$(ROOT)/.cache/collections \
-	  $(VENV)/bin/python -m pytest -q --doctest-modules plugins/module_utils tests/unit tests/standin
+	  $(VENV)/bin/python -m pytest -q --doctest-modules plugins/module_utils plugins/filter tests/unit tests/standin
 
 system-packages:  ## Debian packages the checks and the cluster need (shellcheck, openssl)
 	@command -v shellcheck >/dev/null && command -v openssl >/dev/null || \
