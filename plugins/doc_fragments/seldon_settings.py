@@ -49,6 +49,14 @@ options:
       - Omitted, it is read from the controller Deployment when O(read_seldon_config=true).
         Set to an empty string to state there is none.
     type: str
+  iam_secret_name:
+    description:
+      - Name of the secret rclone reads IAM roles for service accounts from (C(RCLONE_CONFIG_<REMOTE>_ENV_AUTH=true),
+        no keys) in each namespace. S3 nodes without keys whose service account carries
+        C(eks.amazonaws.com/role-arn) then need it as C(envSecretRefName) (status C(needs_secret_ref)) instead of
+        being blocked; M(seldon_ops.rclone_migration.rclone_secret) creates it and
+        M(seldon_ops.rclone_migration.seldon_deployment_secret_ref) references it.
+    type: str
   credentials_config:
     description:
       - The operator's C(credentials) settings from C(seldon-config), as overrides. Values not given

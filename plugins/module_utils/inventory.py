@@ -17,12 +17,17 @@ from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
 
 
+# IAM roles for service accounts (EKS): the pod gets web-identity credentials, no keys anywhere.
+IAM_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
 class Inventory:
     """The listed objects, indexed by (namespace, name), with secrets decoded once on demand, and
     the operator's settings that decide how nodes read them (its release's rules included)."""
 
     def __init__(self, secrets=None, service_accounts=None, deployments=None, provider=rm.PROVIDER_AUTO,
-                 default_env_secret_ref_name="", credentials_config=None, rules=None, watch=None, namespaces=None):
+                 default_env_secret_ref_name="", credentials_config=None, rules=None, watch=None, namespaces=None,
+                 iam_secret_name=""):
         self.secrets = dict((kube_objects.object_key(obj), obj) for obj in secrets or [])
         self.service_accounts = dict((kube_objects.object_key(obj), obj) for obj in service_accounts or [])
         namespace_labels = dict((kube_objects.object_name(obj), kube_objects.labels_of(obj)) for obj in namespaces or [])
@@ -39,6 +44,7 @@ class Inventory:
         self.default_env_secret_ref_name = default_env_secret_ref_name or ""
         self.config = ks.credentials_config(credentials_config)
         self.rules = rules or operator_rules.rules_for()
+        self.iam_secret_name = iam_secret_name or ""
         self._decoded = {}
         self._conversions = {}
 
@@ -65,6 +71,10 @@ class Inventory:
     def secret_format(self, namespace, name):
         decoded = self.decoded(namespace, name)
         return "" if decoded is None else ks.detect_format(decoded, self.config)
+
+    def uses_iam_roles(self, namespace, sa_name):
+        """True when the service account carries an IAM role (eks.amazonaws.com/role-arn)."""
+        return bool(kube_objects.annotations_of(self.service_accounts.get((namespace, sa_name))).get(IAM_ROLE_ANNOTATION))
 
     def _listed_secrets(self, namespace, sa):
         """``(names listed, S3 secret names, GCS secret names, names not found)`` of a service account."""
@@ -130,4 +140,5 @@ def load(access, params, settings, provider=rm.PROVIDER_AUTO):
         deployments=deployments, namespaces=listed_namespaces,
         provider=provider, default_env_secret_ref_name=settings.default_env_secret_ref_name,
         credentials_config=settings.credentials_config, rules=settings.rules, watch=settings.watch,
+        iam_secret_name=params.get("iam_secret_name") or "",
     )

@@ -57,6 +57,7 @@ RESOURCES = {
     "StatefulSet": ("/apis/apps/v1", "statefulsets"),
     "DaemonSet": ("/apis/apps/v1", "daemonsets"),
     "ReplicaSet": ("/apis/apps/v1", "replicasets"),
+    "Job": ("/apis/batch/v1", "jobs"),
     "SeldonDeployment": ("/apis/machinelearning.seldon.io/v1", "seldondeployments"),
 }
 CLUSTER_SCOPED = frozenset(["Namespace"])
@@ -249,6 +250,26 @@ class KubeAccess:
                 return None
             raise
 
+    def create(self, kind, namespace, body):
+        """POST one object; returns the object the server answered with."""
+        name = kube_objects.object_name(body)
+        if self.check_mode:
+            raise RuntimeError("refusing to create {0} {1}/{2} in check mode".format(kind, namespace, name))
+        return self._request("create", "POST", kind, namespace, name, resource_path(kind, namespace), body=body,
+                             content_type="application/json")
+
+    def delete(self, kind, namespace, name, resource_version=None, propagation_policy=None):
+        """DELETE one object; with ``resource_version`` only while it is that version (409 otherwise)."""
+        if self.check_mode:
+            raise RuntimeError("refusing to delete {0} {1}/{2} in check mode".format(kind, namespace, name))
+        body = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if resource_version:
+            body["preconditions"] = {"resourceVersion": resource_version}
+        if propagation_policy:
+            body["propagationPolicy"] = propagation_policy
+        return self._request("delete", "DELETE", kind, namespace, name, resource_path(kind, namespace, name),
+                             body=body, content_type="application/json")
+
     def patch(self, kind, namespace, name, patch, patch_type=JSON_PATCH):
         """Send one PATCH; returns the object the server answered with."""
         if self.check_mode:
@@ -292,6 +313,27 @@ def write_planned(access, kind, obj, plan_for, patch_type=JSON_PATCH, attempts=D
             return Written(plan, None, str(KubeAccessError("get", kind, namespace, name, 404,
                                                            "Not Found (deleted during the update)")))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def create_planned(access, kind, plan):
+    """POST ``plan.body`` (nothing in check mode, or when the plan has no body). Returns Written."""
+    if plan.body is None or access.check_mode:
+        return Written(plan, None, "")
+    try:
+        return Written(plan, access.create(kind, kube_objects.object_namespace(plan.body), plan.body), "")
+    except KubeAccessError as exc:
+        return Written(plan, None, str(exc))
+
+
+def delete_planned(access, kind, obj, plan):
+    """DELETE ``obj`` when ``plan.delete`` says so, only while it is the version planned from. Returns Written."""
+    if not plan.delete or access.check_mode:
+        return Written(plan, None, "")
+    namespace, name = kube_objects.object_key(obj)
+    try:
+        return Written(plan, access.delete(kind, namespace, name, kube_objects.resource_version(obj)), "")
+    except KubeAccessError as exc:
+        return Written(plan, None, str(exc))
 
 
 def connect(module):

@@ -120,6 +120,25 @@ def _env_credentials(node, inventory):
     return Outcome(st.BLOCKED, "", st.VIA_ENV_SECRET if source == sg.SOURCE_NODE else st.VIA_DEFAULT_SECRET, name, "")
 
 
+def _iam_roles_outcome(node, remote, sa_name, env, inventory):
+    """Outcome for an S3 node without keys whose service account uses IAM roles for service accounts
+    (annotation eks.amazonaws.com/role-arn): rclone reads those with ``ENV_AUTH=true``; with the
+    inventory's ``iam_secret_name`` the node gets that secret, else it stays blocked and says how."""
+    if rm.remote_type_hint(remote) not in (rm.REMOTE_S3, None) or not inventory.uses_iam_roles(node["namespace"], sa_name):
+        return None
+    if node["env_secret_ref_name"]:
+        return env._replace(reason="service account {0} uses IAM roles for service accounts, but the node's own "
+                                   "envSecretRefName {1} has no credentials for remote {2}".format(
+                                       sa_name, env.secret, remote.upper()))
+    if not inventory.iam_secret_name:
+        return env._replace(reason="service account {0} uses IAM roles for service accounts: rclone reads them with "
+                                   "{1}ENV_AUTH=true (rclone 1.57, image 1.14.0 or later); iam_secret_name creates "
+                                   "and references such a secret".format(sa_name, rm.remote_env_prefix(remote)))
+    name = inventory.iam_secret_name
+    return Outcome(st.NEEDS_SECRET_REF, "service account {0} uses IAM roles for service accounts; needs envSecretRefName: "
+                   "{1} (rclone ENV_AUTH secret)".format(sa_name, name), st.VIA_SERVICE_ACCOUNT, name, name)
+
+
 def _credentials_outcome(node, remote, sa_name, env, inventory):
     """Outcome from the env secret, else the service account, else the image's own remotes."""
     decided = _env_outcome(node, remote, env, inventory)
@@ -136,6 +155,9 @@ def _credentials_outcome(node, remote, sa_name, env, inventory):
     if remote.upper() == "GS":
         return env._replace(status=st.NO_CREDENTIALS,
                             reason="no credentials: the rclone image defines remote GS as anonymous (public buckets)")
+    decided = _iam_roles_outcome(node, remote, sa_name, env, inventory)
+    if decided:
+        return decided
     reasons = [part for part in (env_reason, sa_reason) if part]
     return env._replace(reason="no credentials for remote {0}: {1}".format(
         remote.upper(), "; ".join(reasons) or "none configured"))

@@ -23,6 +23,7 @@ from collections import namedtuple
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kfserving_secret as ks
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rclone_mapping as rm
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 
@@ -35,9 +36,10 @@ Change.__doc__ = """What rclone_secret does to one secret's data: ``action`` (st
 state=absent, ``keys_to_set`` (name -> plain value) and the new value of the added-keys annotation
 (None: unchanged)."""
 
-SecretPlan = namedtuple("SecretPlan", "change format patch diff")
+SecretPlan = namedtuple("SecretPlan", "change format patch diff body delete", defaults=(None, False))
 SecretPlan.__doc__ = """A Change for one Secret as read, the secret's format, the JSON patch (None:
-nothing to write) and the ``(before, after)`` diff (None when nothing changes)."""
+nothing to write), the ``(before, after)`` diff (None when nothing changes), and for secrets this
+collection creates or deletes (IAM roles) the ``body`` to create or ``delete`` True."""
 
 
 # --------------------------------------------------------------------------- the record of added keys
@@ -306,3 +308,70 @@ def entry(target, plan=None, error=""):
         result.update(action=st.ACTION_FAILED, reason=error, added_keys=[], overwritten_keys=[], conflicting_keys=[],
                       kept_keys=[])
     return result
+
+
+# --------------------------------------------------------------------------- the secret for IAM roles
+
+# On a secret this collection created (for IAM roles for service accounts): JSON {key: digest}
+# (salt ``namespace/name``: there is no uid before it exists); the rollback deletes the secret only
+# while every key still holds what was written.
+CREATED_ANNOTATION = "rclone-migration.seldon-ops.io/created"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "seldon_ops.rclone_migration"}
+IAM_RCLONE = (1, 57, 0)
+
+def iam_keys(remotes, region=""):
+    """rclone keys that make rclone take the pod's web identity (IAM roles for service accounts)."""
+    keys = {}
+    for remote in remotes:
+        prefix = rm.remote_env_prefix(remote)
+        keys.update({prefix + "TYPE": "s3", prefix + "PROVIDER": "AWS", prefix + "ENV_AUTH": "true"})
+        if region:
+            keys[prefix + "REGION"] = region
+    return keys
+
+
+def iam_rclone_problem(image):
+    """Why ``image`` cannot read IAM roles for service accounts ("" when it can or its rclone is unknown)."""
+    shipped = operator_rules.rclone_in_image(image)
+    if shipped is not None and shipped < IAM_RCLONE:
+        return ("{0} ships rclone {1}: IAM roles for service accounts need rclone 1.57 "
+                "(rclone-storage-initializer 1.14.0 or later)").format(image, ".".join(str(part) for part in shipped))
+    return ""
+
+
+def plan_iam_secret(namespace, name, remotes, region, image):
+    """The SecretPlan creating the IAM-roles secret of a namespace whose nodes need it."""
+    problem = iam_rclone_problem(image)
+    if problem:
+        return SecretPlan(_change(st.ACTION_BLOCKED, problem), ks.FORMAT_RCLONE, None, None)
+    keys = iam_keys(remotes, region)
+    salt = "{0}/{1}".format(namespace, name)
+    record = json.dumps(dict((key, value_digest(salt, key, value)) for key, value in keys.items()), sort_keys=True)
+    body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY),
+                         "annotations": {CREATED_ANNOTATION: record}},
+            "data": dict((key, ks.encode_value(value)) for key, value in keys.items())}
+    change = _change(st.ACTION_CONVERTED, "created for IAM roles for service accounts", added_keys=sorted(keys))
+    return SecretPlan(change, ks.FORMAT_RCLONE, None, ({}, {"data": dict((key, st.REDACTED) for key in sorted(keys))}),
+                      body)
+
+
+def plan_created_removal(secret, config=None, kept_for=""):
+    """State=absent for a secret this collection created: delete it while it holds what was written."""
+    decoded = ks.decode_data(secret.get("data"))
+    fmt = ks.detect_format(decoded, config)
+    if kept_for:
+        return SecretPlan(_change(st.ACTION_UNCHANGED, kept_for, kept_keys=sorted(decoded)), fmt, None, None)
+    metadata = kube_objects.metadata_of(secret)
+    salt = "{0}/{1}".format(metadata.get("namespace"), metadata.get("name"))
+    try:
+        record = json.loads(kube_objects.annotations_of(secret).get(CREATED_ANNOTATION) or "")
+    except ValueError:
+        record = None
+    written = isinstance(record, dict) and set(record) == set(decoded) and all(
+        isinstance(decoded[key], str) and value_digest(salt, key, decoded[key]) == record[key] for key in record)
+    if not written:
+        return SecretPlan(_change(st.ACTION_UNCHANGED, "kept: changed since this collection created it",
+                                  kept_keys=sorted(decoded)), fmt, None, None)
+    return SecretPlan(_change(st.ACTION_REMOVED, "deletes the secret this collection created", added_keys=sorted(decoded)),
+                      fmt, None, ({"data": dict((key, st.REDACTED) for key in sorted(decoded))}, {}), None, True)

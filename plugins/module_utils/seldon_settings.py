@@ -223,6 +223,7 @@ ARG_SPEC = {
     "seldon_controller_name": {"type": "str", "default": "seldon-controller-manager"},
     "read_seldon_config": {"type": "bool", "default": True},
     "default_env_secret_ref_name": {"type": "str"},
+    "iam_secret_name": {"type": "str"},
     "credentials_config": {
         "type": "dict",
         "options": {

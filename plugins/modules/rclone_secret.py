@@ -35,6 +35,12 @@ description:
     rclone C(storageInitializerImage), not a canary pin) keep their keys and record.
   - Each write is a JSON patch carrying the resourceVersion that was read; on 409 Conflict the secret is
     read again and the conversion recomputed (bounded retries). Nothing is written when nothing differs.
+  - With O(iam_secret_name), nodes that read S3 through IAM roles for service accounts (their service account
+    carries C(eks.amazonaws.com/role-arn), no keys anywhere) get, per namespace, a secret of that name that makes rclone
+    take the pod's web identity (C(_TYPE s3), C(_PROVIDER AWS), C(_ENV_AUTH true), C(_REGION) from O(iam_region));
+    M(seldon_ops.rclone_migration.seldon_deployment_secret_ref) with the same option references it. It is recorded
+    (annotation C(rclone-migration.seldon-ops.io/created), digests only) and O(state=absent) deletes it while it
+    still holds what was written.
   - Check mode sends no write request. The diff shows key names with C(<redacted>) values.
 options:
   name:
@@ -73,6 +79,16 @@ options:
         conflicts (O(on_conflict)).
     type: bool
     default: false
+  iam_region:
+    description:
+      - With O(iam_secret_name), the AWS region written into the secret it creates (C(RCLONE_CONFIG_<REMOTE>_REGION)).
+    type: str
+  rclone_image:
+    description:
+      - The rclone storage-initializer image the migration switches to. With O(iam_secret_name), an image whose
+        rclone is older than 1.57 (tags before 1.14.0) refuses to create the IAM-roles secret, with the reason.
+      - Default - the image the operator injects now.
+    type: str
   state:
     description:
       - V(present) adds the keys. V(absent) removes the keys this module added (as recorded in its
@@ -214,6 +230,8 @@ def argument_spec():
         remote=dict(type="str"),
         on_conflict=dict(type="str", default="fail", choices=list(rm.ON_CONFLICT_CHOICES)),
         rewrite_provider_spelling=dict(type="bool", default=False),
+        iam_region=dict(type="str"),
+        rclone_image=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     return spec
@@ -229,10 +247,17 @@ def conversion_work(access, params, settings):
         cluster = inventory.load(access, params, settings, provider=params["provider"])
         uses = storage_report.secret_uses(storage_report.node_plans(cluster)[0])
         targets = secret_plan.targets_for_uses(uses, cluster, params["remote"])
-    return [(target, functools.partial(secret_plan.plan_conversion, remotes=target.remotes,
-                                       provider=params["provider"], on_conflict=params["on_conflict"], config=config,
-                                       rewrite_spelling=params["rewrite_provider_spelling"]))
-            for target in targets]
+    work = []
+    for target in targets:
+        if target.obj is None and target.name == params["iam_secret_name"] and not target.problem:
+            work.append((target, functools.partial(
+                secret_plan.plan_iam_secret, target.namespace, target.name, target.remotes, params["iam_region"] or "",
+                params["rclone_image"] or settings.storage_initializer_image)))
+            continue
+        work.append((target, functools.partial(
+            secret_plan.plan_conversion, remotes=target.remotes, provider=params["provider"],
+            on_conflict=params["on_conflict"], config=config, rewrite_spelling=params["rewrite_provider_spelling"])))
+    return work
 
 
 def removal_work(access, params, settings):
@@ -242,15 +267,27 @@ def removal_work(access, params, settings):
     users = storage_report.rclone_users(cluster)
     work = []
     for key, obj in sorted(cluster.secrets.items()):
-        if secret_plan.ADDED_KEYS_ANNOTATION not in kube_objects.annotations_of(obj):
+        if not set(kube_objects.annotations_of(obj)) & {secret_plan.ADDED_KEYS_ANNOTATION, secret_plan.CREATED_ANNOTATION}:
             continue
         if params["name"] and key[1] != params["name"]:
             continue
         kept_for = "kept: {0} still run the rclone initializer (their own storageInitializerImage)".format(
             ", ".join(users[key])) if key in users else ""
+        plan = secret_plan.plan_created_removal if secret_plan.CREATED_ANNOTATION in kube_objects.annotations_of(obj) \
+            else secret_plan.plan_removal
         work.append((secret_plan.removal_target(obj), functools.partial(
-            secret_plan.plan_removal, config=settings.credentials_config, kept_for=kept_for)))
+            plan, config=settings.credentials_config, kept_for=kept_for)))
     return work
+
+
+def write(access, target, plan_for):
+    """Create, delete or patch one secret as its plan says; returns kube_access.Written."""
+    if target.obj is None:
+        return kube_access.create_planned(access, "Secret", plan_for())
+    plan = plan_for(target.obj)
+    if plan.delete:
+        return kube_access.delete_planned(access, "Secret", target.obj, plan)
+    return kube_access.write_planned(access, "Secret", target.obj, plan_for)
 
 
 def run(module, access):
@@ -264,10 +301,10 @@ def run(module, access):
         work = conversion_work(access, params, settings)
     entries, diffs = [], []
     for target, plan_for in work:
-        if target.obj is None or target.problem:
+        if target.problem or (target.obj is None and plan_for.func is not secret_plan.plan_iam_secret):
             entries.append(secret_plan.entry(target))
             continue
-        written = kube_access.write_planned(access, "Secret", target.obj, plan_for)
+        written = write(access, target, plan_for)
         entries.append(secret_plan.entry(target, written.plan, written.error))
         if written.plan.diff and not written.error:
             diffs.append(("{0}/{1}".format(target.namespace, target.name), written.plan.diff))

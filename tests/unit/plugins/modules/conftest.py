@@ -84,10 +84,16 @@ class FakeCluster:
                 name = parts[index + 1] if index + 1 < len(parts) else None
                 namespace = parts[index - 1] if index >= 2 and parts[index - 2] == "namespaces" else None
                 break
-        verb = {"GET": "get" if name else "list", "PATCH": "patch"}[method]
+        verb = {"GET": "get" if name else "list", "PATCH": "patch", "POST": "create", "DELETE": "delete"}[method]
+        if verb == "create":
+            name = body["metadata"]["name"]
         self.calls.append((verb, kind, namespace, name))
         if kind in self.forbidden:
             raise ApiError(403, "Forbidden", "secret-bearing body")
+        if verb == "create":
+            if (kind, namespace, name) in self.objects:
+                raise ApiError(409, "Conflict", "already exists")
+            return Response(copy.deepcopy(self.add(kind, dict(body, metadata=dict(body["metadata"], uid="uid-" + name)))))
         if verb == "list":
             selector = params.get("field_selector") or ""
             items = [copy.deepcopy(o) for (k, ns, n), o in sorted(self.objects.items())
@@ -99,6 +105,12 @@ class FakeCluster:
             raise ApiError(404, "Not Found")
         if verb == "get":
             return Response(copy.deepcopy(stored))
+        if verb == "delete":
+            wanted = ((body or {}).get("preconditions") or {}).get("resourceVersion")
+            if wanted and wanted != stored["metadata"]["resourceVersion"]:
+                raise ApiError(409, "Conflict", "precondition failed")
+            del self.objects[(kind, namespace, name)]
+            return Response({"kind": "Status", "status": "Success"})
         if (kind, namespace, name) in self.forbidden_writes:
             raise ApiError(403, "Forbidden", json.dumps(body))
         if self.conflicts_to_inject.get((kind, namespace, name)):

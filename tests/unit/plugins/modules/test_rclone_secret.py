@@ -223,3 +223,58 @@ def test_rollback_keeps_what_nodes_pinned_to_rclone_still_read(cluster, run_modu
     assert actions["env-secret"]["action"] == "removed"
     assert actions["sa-secret"]["action"] == "unchanged" and "iris-sa/default/classifier" in actions["sa-secret"]["reason"]
     assert cluster.obj("Secret", "core-a", "sa-secret")["data"] == converted_sa
+
+
+def irsa_scene(cluster, namespace="core-iam"):
+    cluster.add("ServiceAccount", {"metadata": {"name": "model-reader", "namespace": namespace, "annotations": {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/models"}}})
+    cluster.add("SeldonDeployment", {"metadata": {"name": "iris-irsa", "namespace": namespace}, "spec": {"predictors": [
+        {"name": "default", "graph": {"name": "classifier", "implementation": "SKLEARN_SERVER",
+                                      "modelUri": "s3://models/iris", "serviceAccountName": "model-reader"}}]}})
+
+
+def statuses(run_module, **params):
+    from ansible_collections.seldon_ops.rclone_migration.plugins.modules import seldon_storage_info
+    result, _failed, _module = run_module(seldon_storage_info, namespaces=["core-iam"], **params)
+    return [(node["status"], node["reason"]) for node in result["nodes"]]
+
+
+def test_iam_roles_for_service_accounts_get_an_env_auth_secret_on_request_and_lose_it_on_rollback(cluster, run_module):
+    from ansible_collections.seldon_ops.rclone_migration.plugins.modules import seldon_deployment_secret_ref
+    irsa_scene(cluster)
+    ((status, reason),) = statuses(run_module)
+    assert status == "blocked" and "IAM roles for service accounts" in reason and "iam_secret_name" in reason
+    assert statuses(run_module, iam_secret_name="rclone-iam")[0][0] == "needs_secret_ref"
+    image = "docker.io/seldonio/rclone-storage-initializer:1.17.1"
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-iam"], iam_secret_name="rclone-iam",
+                                         iam_region="eu-west-1", rclone_image=image)
+    assert not failed and [(e["name"], e["action"]) for e in result["secrets"]] == [("rclone-iam", "converted")]
+    created = ks.decode_data(cluster.obj("Secret", "core-iam", "rclone-iam")["data"])
+    assert created == {"RCLONE_CONFIG_S3_TYPE": "s3", "RCLONE_CONFIG_S3_PROVIDER": "AWS",
+                       "RCLONE_CONFIG_S3_ENV_AUTH": "true", "RCLONE_CONFIG_S3_REGION": "eu-west-1"}
+    run_module(seldon_deployment_secret_ref, namespaces=["core-iam"], iam_secret_name="rclone-iam")
+    assert statuses(run_module, iam_secret_name="rclone-iam")[0][0] == "migrated"
+    cluster.calls[:] = []
+    result, _failed, _module = run_module(rclone_secret, namespaces=["core-iam"], iam_secret_name="rclone-iam",
+                                          rclone_image=image)
+    assert not result["changed"] and cluster.writes() == []
+    # rollback: the reference goes, then the secret this collection created
+    run_module(seldon_deployment_secret_ref, namespaces=["core-iam"], state="absent")
+    result, failed, _module = run_module(rclone_secret, namespaces=["core-iam"], state="absent")
+    assert not failed and [(e["name"], e["action"]) for e in result["secrets"]] == [("rclone-iam", "removed")]
+    assert cluster.obj("Secret", "core-iam", "rclone-iam") is None
+
+
+def test_iam_roles_need_rclone_1_57_and_a_changed_created_secret_survives_the_rollback(cluster, run_module):
+    irsa_scene(cluster)
+    result, _failed, _module = run_module(rclone_secret, namespaces=["core-iam"], iam_secret_name="rclone-iam",
+                                          rclone_image="seldonio/rclone-storage-initializer:1.13.1")
+    assert result["secrets"][0]["action"] == "blocked" and "rclone 1.56.2" in result["secrets"][0]["reason"]
+    assert cluster.writes() == []
+    run_module(rclone_secret, namespaces=["core-iam"], iam_secret_name="rclone-iam",
+               rclone_image="seldonio/rclone-storage-initializer:1.14.0")
+    cluster.bump("Secret", "core-iam", "rclone-iam", lambda obj: obj["data"].update(
+        RCLONE_CONFIG_S3_REGION=b64("us-east-2")))
+    result, _failed, _module = run_module(rclone_secret, namespaces=["core-iam"], state="absent")
+    assert result["secrets"][0]["action"] == "unchanged" and "changed since" in result["secrets"][0]["reason"]
+    assert cluster.obj("Secret", "core-iam", "rclone-iam") is not None
