@@ -19,6 +19,7 @@ import json
 from collections import namedtuple
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import canary_pins
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import hand_written
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import json_patch
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_objects
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import node_evaluation
@@ -27,6 +28,9 @@ from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 
 SECRET_REFS_ANNOTATION = "rclone-migration.seldon-ops.io/secret-refs"
+# What a node entry changes: the node's envSecretRefName, or its hand-written init container.
+TARGET_REF = "envSecretRefName"
+TARGET_INITIALIZER = "initContainer"
 
 RefPlan = namedtuple("RefPlan", "nodes patch diff")
 RefPlan.__doc__ = """Per-node entries (dicts with ref, predictor, node, path, action, secret, reason),
@@ -43,9 +47,9 @@ def recorded_refs(sdep):
     return dict((str(k), str(v)) for k, v in parsed.items()) if isinstance(parsed, dict) else {}
 
 
-def _entry(node, action, secret, reason):
+def _entry(node, action, secret, reason, target=TARGET_REF):
     return {"ref": node["ref"], "predictor": node["predictor"], "node": node["node"], "path": node["path"],
-            "action": action, "secret": secret, "reason": reason}
+            "action": action, "secret": secret, "reason": reason, "target": target}
 
 
 def _wanted_secret(plan, secret_name):
@@ -89,20 +93,24 @@ def desired_refs(sdep, inventory, secret_name=""):
     return [_node_entry(node, inventory, recorded, secret_name) for node in nodes]
 
 
-def set_patch(sdep, nodes):
-    """JSON patch setting envSecretRefName on nodes whose action is ``set``, recording them, guarded.
-
-    None when no node changes.
-    """
-    to_set = [entry for entry in nodes if entry["action"] == st.ACTION_SET]
-    if not to_set:
+def set_patch(sdep, nodes, initializer_ops=(), initializer_record=None):
+    """JSON patch setting envSecretRefName on nodes whose action is ``set``, plus the hand-written
+    init container edits (hand_written.change), recording both, guarded. None when nothing changes."""
+    to_set = [entry for entry in nodes if entry["action"] == st.ACTION_SET and entry["target"] == TARGET_REF]
+    if not to_set and not initializer_ops:
         return None
     recorded = recorded_refs(sdep)
     ops = [json_patch.guard(sdep)]
     for entry in to_set:
         ops.append({"op": "add", "path": entry["path"] + "/envSecretRefName", "value": entry["secret"]})
         recorded[entry["ref"]] = entry["secret"]
-    ops.extend(json_patch.set_annotation(sdep, SECRET_REFS_ANNOTATION, json.dumps(recorded, sort_keys=True)))
+    ops.extend(initializer_ops)
+    records = {}
+    if to_set:
+        records[SECRET_REFS_ANNOTATION] = json.dumps(recorded, sort_keys=True)
+    if initializer_ops:
+        records[hand_written.ANNOTATION] = json.dumps(initializer_record, sort_keys=True)
+    ops.extend(json_patch.set_keys(kube_objects.metadata_of(sdep).get("annotations"), "/metadata/annotations", records))
     return ops
 
 
@@ -132,39 +140,74 @@ def removal_nodes(sdep):
     return entries
 
 
-def removal_patch(sdep, nodes):
-    """JSON patch removing recorded envSecretRefName values and our annotation, guarded (None: nothing)."""
-    if SECRET_REFS_ANNOTATION not in kube_objects.annotations_of(sdep):
+def removal_patch(sdep, nodes, initializer_ops=()):
+    """JSON patch removing recorded envSecretRefName values, putting back hand-written init containers
+    and removing our annotations, guarded (None: nothing recorded)."""
+    annotations = kube_objects.annotations_of(sdep)
+    ours = [key for key in (SECRET_REFS_ANNOTATION, hand_written.ANNOTATION) if key in annotations]
+    if not ours:
         return None
     ops = [json_patch.guard(sdep)]
     ops.extend({"op": "remove", "path": entry["path"] + "/envSecretRefName"}
-               for entry in nodes if entry["action"] == st.ACTION_REMOVED)
-    ops.extend(json_patch.remove_annotation(SECRET_REFS_ANNOTATION))
+               for entry in nodes if entry["action"] == st.ACTION_REMOVED and entry["target"] == TARGET_REF)
+    ops.extend(initializer_ops)
+    for key in ours:
+        ops.extend(json_patch.remove_annotation(key))
     return ops
 
 
 def diff(nodes):
-    """``(before, after)`` envSecretRefName per changed node ref, for --diff."""
+    """``(before, after)`` envSecretRefName per changed node ref, for --diff (hand-written init
+    containers: the reason in words)."""
     before, after = {}, {}
     for entry in nodes:
-        if entry["action"] == st.ACTION_SET:
+        if entry["target"] == TARGET_INITIALIZER and entry["action"] in (st.ACTION_SET, st.ACTION_REMOVED):
+            before[entry["ref"]], after[entry["ref"]] = {"initContainer": "as it was"}, {"initContainer": entry["reason"]}
+        elif entry["action"] == st.ACTION_SET:
             before[entry["ref"]], after[entry["ref"]] = {"envSecretRefName": None}, {"envSecretRefName": entry["secret"]}
         elif entry["action"] == st.ACTION_REMOVED:
             before[entry["ref"]], after[entry["ref"]] = {"envSecretRefName": entry["secret"]}, {"envSecretRefName": None}
     return before, after
 
 
-def plan_refs(sdep, inventory, secret_name=""):
-    """The RefPlan of state=present for one SeldonDeployment as read."""
+def _hand_written(sdep, inventory, nodes, image):
+    """Replace the entries of nodes with a hand-written init container by hand_written.change's;
+    returns ``(entries, patch ops, record)``."""
+    ops, record = [], hand_written.recorded(sdep)
+    by_ref = dict((entry["ref"], index) for index, entry in enumerate(nodes))
+    for node in sg.model_loading_nodes(sdep, inventory.rules)[0]:
+        plan = node_evaluation.evaluate_node(node, inventory)
+        if plan.status != st.HAND_WRITTEN or node["ref"] not in by_ref:
+            continue
+        action, reason, node_ops, entry = hand_written.change(sdep, node, plan.outcome.secret, image)
+        nodes[by_ref[node["ref"]]] = _entry(node, action, plan.outcome.secret, reason, TARGET_INITIALIZER)
+        ops.extend(node_ops)
+        if entry:
+            record[node["ref"]] = entry
+    return nodes, ops, record
+
+
+def plan_refs(sdep, inventory, secret_name="", hand_written_image=""):
+    """The RefPlan of state=present for one SeldonDeployment as read; with ``hand_written_image``
+    hand-written init containers are moved to that image too (hand_written)."""
     nodes = desired_refs(sdep, inventory, secret_name)
-    patch = set_patch(sdep, nodes)
+    ops, record = [], {}
+    if hand_written_image:
+        nodes, ops, record = _hand_written(sdep, inventory, nodes, hand_written_image)
+    patch = set_patch(sdep, nodes, ops, record)
     return RefPlan(nodes, patch, diff(nodes) if patch else None)
 
 
 def plan_ref_removal(sdep):
     """The RefPlan of state=absent for one SeldonDeployment as read."""
     nodes = removal_nodes(sdep)
-    patch = removal_patch(sdep, nodes)
+    ops = []
+    for ref, entry in sorted(hand_written.recorded(sdep).items()):
+        action, reason, node_ops = hand_written.removal(sdep, ref, entry)
+        node = {"ref": ref, "predictor": ref.split("/", 1)[0], "node": ref.split("/", 1)[-1], "path": ""}
+        nodes.append(_entry(node, action, entry.get("secret") or "", reason, TARGET_INITIALIZER))
+        ops.extend(node_ops)
+    patch = removal_patch(sdep, nodes, ops)
     return RefPlan(nodes, patch, diff(nodes) if patch else None)
 
 

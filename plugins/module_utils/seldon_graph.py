@@ -165,6 +165,23 @@ def hand_written_initializer(predictor, node, protocol):
     return None
 
 
+def initializer_pointer(sdep, node):
+    """JSON pointer of the hand-written init container of a node entry (model_loading_nodes), or None."""
+    if not node.get("custom_initializer") or node.get("kind") != KIND_GRAPH:
+        return None
+    p_index = int(node["path"].split("/")[3])
+    predictor = json_patch.value_at(sdep, json_patch.pointer("spec", "predictors", p_index))
+    for c_index, component in enumerate(kube_objects.as_list(kube_objects.as_dict(predictor).get("componentSpecs"))):
+        spec = kube_objects.as_dict(kube_objects.as_dict(component).get("spec"))
+        if not any(kube_objects.as_dict(c).get("name") == node["node"] for c in kube_objects.as_list(spec.get("containers"))):
+            continue
+        for i_index, init in enumerate(kube_objects.as_list(spec.get("initContainers"))):
+            if kube_objects.as_dict(init).get("name") == node["custom_initializer"]:
+                return json_patch.pointer("spec", "predictors", p_index, "componentSpecs", c_index, "spec",
+                                          "initContainers", i_index)
+    return None
+
+
 def node_name(node, path):
     """A node's name, or ``#<pointer>`` when it has none a reference could use."""
     return text(node.get("name")) or "#" + path

@@ -36,6 +36,15 @@ options:
       - With this option, nodes without any credentials (blocked because their service account lists
         no S3 secret) get it too.
     type: str
+  hand_written_image:
+    description:
+      - The operator keeps an init container named C(<container>-model-initializer) that componentSpecs already holds
+        exactly as written, so the global switch never reaches it (such nodes have status C(hand_written)).
+      - With this option each one is patched the way the operator would render it - this image, and C(envFrom) the
+        secret the node reads - and what changed is recorded (annotation
+        C(rclone-migration.seldon-ops.io/hand-written-initializers)); O(state=absent) puts back exactly that while the
+        values are still the ones written.
+    type: str
   state:
     description:
       - V(present) sets the references. V(absent) removes the references this module set (as recorded
@@ -129,6 +138,10 @@ deployments:
           description: Why.
           type: str
           returned: always
+        target:
+          description: C(envSecretRefName), or C(initContainer) for a hand-written init container (O(hand_written_image)).
+          type: str
+          returned: always
 summary:
   description: Number of SeldonDeployments per action.
   returned: always
@@ -159,6 +172,7 @@ def argument_spec():
     spec.update(copy.deepcopy(seldon_settings.ARG_SPEC))
     spec.update(
         secret_name=dict(type="str"),
+        hand_written_image=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     return spec
@@ -178,7 +192,8 @@ def run(module, access):
             module.warn(warning)
         cluster = inventory.load(access, params, settings)
         sdeps = cluster.deployments
-        plan_for = functools.partial(secret_ref_plan.plan_refs, inventory=cluster, secret_name=params["secret_name"] or "")
+        plan_for = functools.partial(secret_ref_plan.plan_refs, inventory=cluster, secret_name=params["secret_name"] or "",
+                                     hand_written_image=params["hand_written_image"] or "")
     entries, diffs = [], []
     for sdep in sdeps:
         written = kube_access.write_planned(access, "SeldonDeployment", sdep, plan_for)

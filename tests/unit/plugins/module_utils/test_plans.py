@@ -507,3 +507,24 @@ def test_a_seldon_deployment_the_operator_fails_already_is_reported_apart():
     assert "status Failed: Failed to find PodSpec" in node["reason"] and "convertible" in node["reason"]
     assert "#leak-canary-1" not in json.dumps(report) and "more" not in node["reason"]
     assert report["ready_for_upgrade"] is True
+
+
+def test_hand_written_init_containers_move_on_request_and_come_back_exactly():
+    specs = [{"spec": {"containers": [{"name": "classifier"}], "initContainers": [
+        {"name": "classifier-model-initializer", "image": "kfserving/si:v0.6.1", "args": ["s3://b/m", "/mnt/models"]}]}}]
+    converted_secret = converted(secret("seldon-init-container-secret", ENV_DATA))[0]
+    original = sdep("custom", model(envSecretRefName="seldon-init-container-secret"), component_specs=specs)
+    inventory = seed_inventory(secrets=[converted_secret], deployments=[original])
+    rclone = "docker.io/seldonio/rclone-storage-initializer:1.17.1"
+    assert rp.plan_refs(original, inventory).patch is None  # only on request
+    plan = rp.plan_refs(original, inventory, hand_written_image=rclone)
+    (entry,) = plan.nodes
+    assert (entry["action"], entry["target"], entry["secret"]) == ("set", "initContainer", "seldon-init-container-secret")
+    patched = jsonpatch.apply_patch(original, plan.patch)
+    init = patched["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["initContainers"][0]
+    assert init["image"] == rclone and init["envFrom"] == [{"secretRef": {"name": "seldon-init-container-secret"}}]
+    assert rp.plan_refs(patched, seed_inventory(secrets=[converted_secret], deployments=[patched]),
+                        hand_written_image=rclone).patch is None
+    restored = jsonpatch.apply_patch(patched, rp.plan_ref_removal(patched).patch)
+    restored["metadata"].pop("annotations")
+    assert restored == original
