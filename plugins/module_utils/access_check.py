@@ -48,7 +48,6 @@ RUN_LABEL = "rclone-migration.seldon-ops.io/access-check"
 ANNOTATION_PREFIX = "rclone-migration.seldon-ops.io/access-check-"
 JOB_NAME_PREFIX = "rclone-access-"
 CONTAINER_NAME = "rclone-lsf"
-JOBS_PATH = "/apis/batch/v1"
 # A Job the module could not delete (the task was killed) is stopped by the cluster
 # (activeDeadlineSeconds = wait_timeout + this margin, so the module reads a pod that never
 # started before the Job controller removes it) and deleted by the TTL controller.
@@ -60,11 +59,8 @@ GCS_VOLUME_NAME = "user-gcp-sa"
 GCS_MOUNT_PATH = "/var/secrets/"
 
 # Check statuses.
-CHECK_OK = "ok"
-CHECK_FAILED = "failed"
-CHECK_TIMEOUT = "timeout"
-CHECK_PLANNED = "planned"      # check mode: the Job that would run
-CHECK_STATUSES = (CHECK_OK, CHECK_FAILED, CHECK_TIMEOUT, CHECK_PLANNED)
+CHECK_OK, CHECK_FAILED, CHECK_TIMEOUT, CHECK_PLANNED = st.CHECK_OK, st.CHECK_FAILED, st.CHECK_TIMEOUT, st.CHECK_PLANNED
+CHECK_STATUSES = st.CHECK_STATUSES
 # Node statuses whose init container will read an env secret the conversion made (or will make):
 # the Job spec is the same before and after the conversion, it only references the secret.
 CHECKED_NODE_STATUSES = (st.MIGRATED, st.CONVERTIBLE)
@@ -406,49 +402,20 @@ def entry(check, status, error="", values=()):
 
 # --------------------------------------------------------------------------- running (API calls)
 
-def _jobs_path(namespace, name=None):
-    return "/".join([JOBS_PATH, "namespaces", namespace, "jobs"] + ([name] if name else []))
-
-
-def _send(access, verb, method, namespace, name, path, body=None, **params):
-    """One request through the module's KubeAccess (counted, error without body).
-
-    KubeAccess has no Job kind nor create/delete; this is the same call its LIST/GET/PATCH make.
-    """
-    if access.check_mode and verb != "list":
-        raise RuntimeError("refusing to {0} Job {1}/{2} in check mode".format(verb, namespace, name))
-    return access._request(verb, method, "Job", namespace, name, path, body=body, **params)  # pylint: disable=protected-access
-
-
 def create_job(access, job):
     """POST one Job."""
-    namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
-    return _send(access, "create", "POST", namespace, name, _jobs_path(namespace), body=job,
-                 content_type="application/json")
+    return access.create("Job", job["metadata"]["namespace"], job)
 
 
 def delete_job(access, namespace, name):
     """DELETE one Job; its pods go with it (propagationPolicy Background)."""
-    return _send(access, "delete", "DELETE", namespace, name, _jobs_path(namespace, name),
-                 propagation_policy="Background")
+    return access.delete("Job", namespace, name, propagation_policy="Background")
 
 
 def list_jobs(access, scopes, run_id):
     """The run's Jobs: one LIST per scope (None: the whole cluster) with the run's label selector."""
-    items = []
-    for namespace in scopes:
-        path = _jobs_path(namespace) if namespace else JOBS_PATH + "/jobs"
-        token = None
-        while True:
-            params = {"limit": access.page_size, "label_selector": "{0}={1}".format(RUN_LABEL, run_id)}
-            if token:
-                params["_continue"] = token
-            page = _send(access, "list", "GET", namespace, None, path, **params)
-            items.extend(page.get("items") or [])
-            token = (page.get("metadata") or {}).get("continue")
-            if not token:
-                break
-    return items
+    namespaces = None if None in scopes else scopes
+    return access.list("Job", namespaces, label_selector="{0}={1}".format(RUN_LABEL, run_id))
 
 
 def _key(obj):

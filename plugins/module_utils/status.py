@@ -51,6 +51,13 @@ SECRET_PROBLEM_ACTIONS = (ACTION_CONFLICT, ACTION_BLOCKED, ACTION_FAILED)
 DEPLOYMENT_CHANGE_ACTIONS = (ACTION_PATCHED, ACTION_REMOVED)
 DEPLOYMENT_PROBLEM_ACTIONS = (ACTION_BLOCKED, ACTION_FAILED)
 
+# Access checks (rclone_access_check): did rclone, with the init container's environment, list the model?
+CHECK_OK = "ok"
+CHECK_FAILED = "failed"
+CHECK_TIMEOUT = "timeout"
+CHECK_PLANNED = "planned"      # check mode: the Job that would run
+CHECK_STATUSES = (CHECK_OK, CHECK_FAILED, CHECK_TIMEOUT, CHECK_PLANNED)
+
 # How a node gets its credentials.
 VIA_ENV_SECRET = "envSecretRefName"
 VIA_DEFAULT_SECRET = "defaultEnvSecretRefName"

@@ -114,7 +114,7 @@ class JobCluster(FakeCluster):
                 return self._post_job(namespace, body)
             if method == "DELETE":
                 self.calls.append(("delete", "Job", namespace, name))
-                assert params.get("propagation_policy") == "Background"
+                assert (body or {}).get("propagationPolicy") == "Background"
                 self.jobs.pop((namespace, name), None)
                 self.pods.pop((namespace, name), None)
                 return Response({"kind": "Status", "status": "Success"})
