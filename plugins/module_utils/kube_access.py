@@ -138,6 +138,15 @@ def describe_transport_error(exc):
     return " ".join(parts)
 
 
+def describe_connect_error(exc):
+    """A transport error as describe_transport_error tells it (its text may quote URLs); a kubeconfig
+    error by its class and first line, which name the file or context at fault."""
+    text = str(exc)
+    if _HOST_PORT_RE.search(text) or isinstance(exc, OSError):
+        return describe_transport_error(exc)
+    return "{0}: {1}".format(type(exc).__name__, text.splitlines()[0][:200] if text else "")
+
+
 def loads(text):
     """JSON text to Python; a SeldonDeployment graph may nest deeper than the default recursion
     limit lets ``json`` parse, so a RecursionError is retried once with a higher limit."""
@@ -351,8 +360,8 @@ def connect(module):
         client = get_api_client(module=module)
     except CoreException as exc:
         module.fail_json(msg="Cannot connect to Kubernetes: {0}".format(exc))
-    except Exception as exc:  # kubeconfig parsing errors come in many types
-        module.fail_json(msg="Cannot connect to Kubernetes: {0}: {1}".format(type(exc).__name__, exc))
+    except Exception as exc:  # kubeconfig and transport errors come in many types
+        module.fail_json(msg="Cannot connect to Kubernetes: {0}".format(describe_connect_error(exc)))
     return KubeAccess(client.client, check_mode=module.check_mode)
 
 

@@ -241,3 +241,11 @@ def test_json_pointer_escape_and_helpers():
     assert (kube_objects.object_name(obj), kube_objects.object_namespace(obj), kube_objects.labels_of(obj),
             kube_objects.annotations_of(obj)) == ("n", "ns", {"a": "b"}, {"c": "d"})
     assert kube_objects.annotations_of(None) == {} and ka.unique_namespaces(None) is None
+
+
+def test_connect_errors_keep_no_url_of_a_transport_failure():
+    transport = ConnectionError("HTTPSConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with url: "
+                                "/version?token=hunter2 (Caused by NewConnectionError('[Errno 111] Connection refused'))")
+    assert ka.describe_connect_error(transport) == "ConnectionError: cannot reach 127.0.0.1:1 (Connection refused)"
+    config = ValueError("Invalid kube-config file. No configuration found.\nmore")
+    assert ka.describe_connect_error(config) == "ValueError: Invalid kube-config file. No configuration found."

@@ -159,7 +159,9 @@ def test_api_error_on_one_secret_does_not_stop_the_others(cluster, run_module):
     actions = dict((e["name"], (e["action"], e["reason"])) for e in result["secrets"])
     assert actions["env-secret"] == ("failed", "PATCH Secret core-a/env-secret: 403 Forbidden")
     assert actions["sa-secret"][0] == "converted"
-    assert result["msg"] == "PATCH Secret core-a/env-secret: 403 Forbidden"
+    # what failed, grouped by reason, and what was done: a run that stops names both
+    assert result["msg"] == ("1 of 2 secrets failed - PATCH Secret: 403 Forbidden (core-a/env-secret). "
+                             "Done: converted 1 (core-a/sa-secret).")
     assert_no_values(result)
 
 

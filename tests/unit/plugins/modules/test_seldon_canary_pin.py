@@ -132,7 +132,8 @@ def test_failed_patch_is_reported_per_object_and_fails_the_task(cluster, run_mod
     result, failed, _module = run_module(canary, deployments=canaries("nested", "other"), image=RCLONE)
     assert failed
     assert [(e["name"], e["action"]) for e in result["deployments"]] == [("nested", "failed"), ("other", "pinned")]
-    assert result["msg"] == "PATCH SeldonDeployment {0}/nested: 403 Forbidden".format(NAMESPACE)
+    assert result["msg"] == ("1 of 2 deployments failed - PATCH SeldonDeployment: 403 Forbidden ({0}/nested). "
+                             "Done: pinned 1 ({0}/other).".format(NAMESPACE))
     assert "secret-bearing" not in json.dumps(result) and "#env-canary" not in json.dumps(result)
 
 
