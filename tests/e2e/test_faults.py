@@ -269,23 +269,24 @@ def interruption_fixture(kube, kubeconfig, cluster_env, audit, tmp_path_factory)
         operator.delete()
 
 
-def failed_secrets(message, namespace):
-    """``{name: reason}`` of the Secrets a failure message names (``PATCH Secret ns/name: reason``)."""
+def failed_secrets(result, namespace):
+    """``{name: reason}`` of the Secrets the failed rclone_secret result names as failed, and each
+    is named in its message too."""
     prefix = "PATCH Secret %s/" % namespace
     named = {}
-    for part in message.split("; "):
-        if part.startswith(prefix):
-            name, reason = part[len(prefix):].split(": ", 1)
-            named[name] = reason
+    for entry in result.get("secrets", []):
+        if entry["action"] == "failed" and entry["reason"].startswith(prefix):
+            named[entry["name"]] = entry["reason"][len(prefix):].split(": ", 1)[1]
+            assert "%s/%s" % (namespace, entry["name"]) in result["msg"], (entry["name"], result["msg"])
     return named
 
 
-def module_message(output):
-    """The msg of the failed rclone_secret task, as ansible-playbook printed it."""
+def module_result(output):
+    """The result of the failed rclone_secret task, as ansible-playbook printed it."""
     for line in output.splitlines():
         if line.startswith("fatal: [cut]: FAILED! => ") and "PATCH Secret" in line:
-            return json.loads(line.split("=> ", 1)[1])["msg"]
-    return ""
+            return json.loads(line.split("=> ", 1)[1])
+    return {}
 
 
 def test_stopped_apiserver_fails_the_run_naming_what_was_not_done(interruption):
@@ -298,7 +299,7 @@ def test_stopped_apiserver_fails_the_run_naming_what_was_not_done(interruption):
     assert "Traceback" not in run.output
     assert no_credential(run.output)
     # the module's message names every Secret it did not convert, and why
-    named = failed_secrets(module_message(run.output), namespace)
+    named = failed_secrets(module_result(run.output), namespace)
     assert sorted(named) == [name for name in all_secrets if name not in done], named
     assert all(reason.startswith(("MaxRetryError: cannot reach 127.0.0.1:6443 (Connection refused)",
                                   "ProtocolError")) for reason in named.values()), named
