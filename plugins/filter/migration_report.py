@@ -2,27 +2,27 @@
 # Copyright: Contributors to seldon_ops.rclone_migration
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters the rclone_migration role and the fleet playbooks use to read cluster state and
-shape reports. Pure functions over data the modules and kubernetes.core.k8s_info returned;
-none of them sees a secret value (the modules never return one)."""
+shape reports. Pure functions over data the modules returned; none of them sees a secret value
+(the modules never return one), and a URL the user gives is shown without its credentials."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
+import re
+from urllib.parse import urlsplit
 
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_rollout
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_graph
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import rollout
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils.rollout import (
-    COMPLETE,
-    rollout_status,
-)
 
 # The fallback an operator whose release is unknown uses (the newest release read).
 OPERATOR_DEFAULT_INITIALIZER = operator_rules.rules_for().fallback_image
-INITIALIZER_SUFFIX = seldon_graph.INITIALIZER_SUFFIX
 
 
 def _dict(value):
@@ -71,6 +71,30 @@ def storage_initializer_image(config_maps, controller_deployments=None):
         "configmap_image": image.configmap_image,
         "controller_env_image": image.controller_env_image,
         "operator_found": bool(_list(controller_deployments)),
+    }
+
+
+def operator_initializer(seldon):
+    """The same record as storage_initializer_image, from the ``seldon`` settings a collection
+    module returned (seldon_storage_info): those carry no object, so no value of the controller's
+    pod template, even in debug output. ``configmap_image`` is known when seldon-config decides (the
+    controller env wins over it); ``operator_found``: the operator's release could be read from its
+    controller.
+
+    >>> operator_initializer({"storage_initializer_image": "kf:1", "storage_initializer_image_source":
+    ...                       "seldon-config storageInitializer", "operator": {"source": "controller image tag"}})["configmap_image"]
+    'kf:1'
+    """
+    seldon = _dict(seldon)
+    image = seldon.get("storage_initializer_image") or ""
+    source = seldon.get("storage_initializer_image_source") or ""
+    return {
+        "image": image,
+        "source": source,
+        "configmap_image": image if source == seldon_settings.SOURCE_SELDON_CONFIG else "",
+        "controller_env_image": image if source == seldon_settings.SOURCE_CONTROLLER_ENV else "",
+        "operator_found": bool(_dict(seldon.get("operator")).get("source"))
+        and _dict(seldon.get("operator")).get("source") != operator_rules.SOURCE_ASSUMED,
     }
 
 
@@ -160,87 +184,273 @@ def conversion_outcome(secrets, deployments=None):
     }
 
 
-# --- SeldonDeployment graphs (the walk itself is seldon_graph's) -----------------------------
+# --- the gate: what the switch reaches, whatever namespaces the run converts ---------------------
+
+def _namespaces(namespaces):
+    """The namespaces a run converts, sorted; [] means all of them."""
+    if isinstance(namespaces, str):
+        namespaces = [namespaces]
+    return sorted(set(name for name in _list(namespaces) if isinstance(name, str) and name))
 
 
-def _expected_images(sdep, image):
-    """``(init container name -> image, explainer deployment name -> image)`` the operator should
-    render for one SeldonDeployment: a node's own pin, else ``image``; a hand-written init
-    container keeps whatever it says (no expectation)."""
-    nodes, _ignored = seldon_graph.model_loading_nodes(_dict(sdep))
-    by_container, by_explainer = {}, {}
-    for node in nodes:
-        wanted = node.get("storage_initializer_image") or image
-        if node.get("kind") == seldon_graph.KIND_EXPLAINER:
-            by_explainer["{0}-{1}-explainer".format(node.get("deployment"), node.get("predictor"))] = wanted
-        elif not node.get("custom_initializer"):
-            by_container[seldon_graph.initializer_container_name(node.get("node") or "")] = wanted
-            if node.get("implementation") == seldon_graph.TENSORFLOW_SERVER:
-                by_container.setdefault(seldon_graph.initializer_container_name(seldon_graph.TFSERVING_CONTAINER), wanted)
-        else:
-            by_container[node["custom_initializer"]] = None
-    return by_container, by_explainer
+def _in_scope(item, namespaces):
+    return not namespaces or _dict(item).get("namespace") in namespaces
 
 
-def model_rollout_state(deployments, seldon_deployments, image):
-    """Whether the operator rendered ``image`` into every model Deployment and the rollouts finished.
+def _count(items, statuses):
+    counts = dict((status, 0) for status in statuses)
+    for item in items:
+        status = _dict(item).get("status")
+        counts[status] = counts.get(status, 0) + 1
+    return counts
 
-    ``deployments``: k8s_info resources labelled seldon-deployment-id; ``seldon_deployments``:
-    their SeldonDeployments (for per-node and hand-written images, which keep their own).
-    Returns ``mismatches`` (init containers not on the image they should have), ``incomplete``
-    (rollouts still in progress) and ``done``.
+
+def storage_scope(info, namespaces=None):
+    """A seldon_storage_info result limited to ``namespaces`` (all of it when empty): nodes, ignored
+    nodes, secrets and unwatched SeldonDeployments of those namespaces, the summary counted again
+    (``deployments``: those with a model node or an ignored one) and ``ready_for_upgrade`` for them
+    (false too while the operator settings have problems).
+
+    >>> info = {"nodes": [{"namespace": "a", "status": "migrated"}, {"namespace": "b", "status": "blocked"}]}
+    >>> scoped = storage_scope(info, ["a"])
+    >>> [node["namespace"] for node in scoped["nodes"]], scoped["ready_for_upgrade"]
+    (['a'], True)
     """
-    by_name = {}
-    for sdep in _list(seldon_deployments):
-        metadata = _dict(_dict(sdep).get("metadata"))
-        by_name[(metadata.get("namespace"), metadata.get("name"))] = sdep
-    mismatches, incomplete, seen = [], [], []
-    for deployment in _list(deployments):
-        deployment = _dict(deployment)
-        metadata = _dict(deployment.get("metadata"))
-        namespace, name = metadata.get("namespace"), metadata.get("name")
-        sdep_name = _dict(metadata.get("labels")).get("seldon-deployment-id")
-        by_container, by_explainer = _expected_images(by_name.get((namespace, sdep_name), {}), image)
-        pod_spec = _dict(_dict(_dict(deployment.get("spec")).get("template")).get("spec"))
-        for container in _list(pod_spec.get("initContainers")):
-            container_name = _dict(container).get("name") or ""
-            if not container_name.endswith(INITIALIZER_SUFFIX):
-                continue
-            wanted = by_explainer[name] if name in by_explainer else by_container.get(container_name, image)
-            if wanted is not None and container.get("image") != wanted:
-                mismatches.append({
-                    "namespace": namespace,
-                    "deployment": name,
-                    "container": container_name,
-                    "image": container.get("image"),
-                    "expected": wanted,
-                })
-        state, message = rollout_status("Deployment", deployment)
-        if state != COMPLETE:
-            incomplete.append({"namespace": namespace, "deployment": name, "state": state, "reason": message})
-        seen.append("{0}/{1}".format(namespace, name))
+    info = _dict(info)
+    namespaces = _namespaces(namespaces)
+    if not namespaces:
+        return info
+    nodes = [_dict(node) for node in _list(info.get("nodes")) if _in_scope(node, namespaces)]
+    ignored = [_dict(node) for node in _list(info.get("ignored_nodes")) if _in_scope(node, namespaces)]
+    secrets = [_dict(secret) for secret in _list(info.get("secrets")) if _in_scope(secret, namespaces)]
+    unwatched = [_dict(item) for item in _list(info.get("unwatched_deployments")) if _in_scope(item, namespaces)]
+    summary = dict(_dict(info.get("summary")))
+    summary.update(
+        deployments=len(set((item.get("namespace"), item.get("deployment")) for item in nodes + ignored)),
+        nodes=len(nodes), nodes_by_status=_count(nodes, st.NODE_STATUSES),
+        secrets=len(secrets), secrets_by_status=_count(secrets, st.SECRET_STATUSES),
+        ignored_nodes=len(ignored), custom_initializers=sum(1 for node in nodes if node.get("custom_initializer")),
+        unwatched_deployments=len(unwatched))
+    ready = not _list(_dict(info.get("seldon")).get("problems")) and all(
+        node.get("status") in st.READY_STATUSES for node in nodes)
+    return dict(info, nodes=nodes, ignored_nodes=ignored, secrets=secrets, unwatched_deployments=unwatched,
+                summary=summary, ready_for_upgrade=ready)
+
+
+def _node_finding(node, note=""):
+    """A finding about one node that also says where it is as data (namespace, deployment, ref)."""
+    node = _dict(node)
+    label = node_label(node)
+    finding = _finding(node, "{0} [{1}]".format(label, note) if note else label)
+    finding.update(where=label, namespace=node.get("namespace"), deployment=node.get("deployment"),
+                   ref=node.get("ref") or "{0}/{1}".format(node.get("predictor"), node.get("node")),
+                   status=node.get("status"))
+    if node.get("custom_initializer"):
+        finding["initializer"] = node["custom_initializer"]
+    return finding
+
+
+OUTSIDE_NOTE = "{0}, outside rclone_migration_namespaces: the switch reaches it, this run does not convert it"
+
+
+def switch_gate(info, namespaces=None):
+    """What the operator's global switch reaches and what stops it, from seldon_storage_info run over
+    the operator's whole watch scope (no ``namespaces``); ``namespaces`` are the ones the run converts.
+
+    ``stops``: blocked nodes and secrets in those namespaces, and every node outside them that would
+    break under the rclone initializer (this run does not convert it: ``outside``). ``not_ready``:
+    every node of the watch scope that would break now; ``ready``: none would (the module's
+    ``ready_for_upgrade``). Reported apart, never stopping the switch and never counted as
+    migrated: ``hand_written`` nodes (the switch does not reach them), ``failing_before`` nodes
+    (the operator fails them already) and ``unwatched_deployments``. ``outside_deployments``: the
+    SeldonDeployments outside those namespaces that have model nodes (verified after the switch).
+    """
+    info = _dict(info)
+    namespaces = _namespaces(namespaces)
+    seldon = _dict(info.get("seldon"))
+    watch = _dict(seldon.get("watch"))
+    operator = _dict(seldon.get("operator"))
+    nodes = [_dict(node) for node in _list(info.get("nodes"))]
+    outside = [_node_finding(node, OUTSIDE_NOTE.format(node.get("status")))
+               for node in nodes if not _in_scope(node, namespaces) and node.get("status") in st.NOT_READY_STATUSES]
+    scoped = storage_scope(info, namespaces)
+    blocked = [_node_finding(node) for node in _list(scoped.get("nodes")) if _dict(node).get("status") == st.BLOCKED]
+    texts = set(finding["text"] for finding in blocked)
+    # blocked secrets (storage_summary words them) after the nodes
+    blocked += [finding for finding in storage_summary(scoped)["blocked"] if finding["text"] not in texts]
+    outside_deployments = sorted(set((node.get("namespace"), node.get("deployment"))
+                                     for node in nodes if not _in_scope(node, namespaces)), key=str)
     return {
-        "deployments": seen,
-        "mismatches": mismatches,
-        "incomplete": incomplete,
-        "done": not mismatches and not incomplete,
+        "operator": {"version": operator.get("version") or "", "source": operator.get("source") or ""},
+        "watch": {"namespace": watch.get("namespace") or "", "controller_id": watch.get("controller_id") or ""},
+        "watched": "namespace {0}".format(watch["namespace"]) if watch.get("namespace") else "all namespaces",
+        "converted_namespaces": namespaces or "all",
+        "ready": bool(info.get("ready_for_upgrade", False)),
+        # the operator cannot render any model as configured (seldon-config): nothing converts that
+        "stops": blocked + outside + [{"where": "seldon-config", "reason": str(problem), "text": "seldon-config: " + str(problem)}
+                                      for problem in _list(seldon.get("problems"))],
+        "outside": outside,
+        "not_ready": [_node_finding(node) for node in nodes if node.get("status") in st.NOT_READY_STATUSES],
+        "outside_deployments": [{"namespace": namespace, "name": name} for namespace, name in outside_deployments],
+        "unwatched_deployments": [_dict(item) for item in _list(info.get("unwatched_deployments"))],
+        "hand_written": [_node_finding(node) for node in nodes if node.get("status") == st.HAND_WRITTEN],
+        "failing_before": [_node_finding(node) for node in nodes if node.get("status") == st.FAILING_BEFORE],
+        "settings_problems": [str(problem) for problem in _list(seldon.get("problems"))],
     }
 
 
-def rollout_problems(incomplete, model_state=None):
-    """Sentences for rollouts that did not finish (rollout_restart's ``incomplete``) and init
-    containers the operator did not move to the expected image (model_rollout_state)."""
-    problems = []
-    for item in _list(incomplete):
-        item = _dict(item)
-        problems.append("rollout of {0} {1}/{2} not complete: {3}".format(
-            item.get("kind", "Deployment"), item.get("namespace"), item.get("name"),
-            item.get("reason") or "no reason given"))
-    for item in _list(_dict(model_state).get("mismatches")):
-        problems.append("{0}/{1} init container {2} runs {3}, expected {4}".format(
-            item.get("namespace"), item.get("deployment"), item.get("container"),
-            item.get("image"), item.get("expected")))
-    return problems
+def survey(info, namespaces=None):
+    """What the run records from a seldon_storage_info result over the operator's watch scope:
+    ``info`` (the result limited to ``namespaces``: storage_scope), ``storage`` (its storage_summary,
+    whose ``blocked`` are the gate's ``stops``: what this run cannot fix) and ``gate`` (switch_gate).
+    """
+    gate = switch_gate(info, namespaces)
+    scoped = storage_scope(info, namespaces)
+    storage = storage_summary(scoped)
+    storage["blocked"] = gate["stops"]
+    return {"info": scoped, "storage": storage, "gate": gate}
+
+
+# --- model rollouts (seldon_model_rollout) ---------------------------------------------------------
+
+# The start of model_rollout.generation_finding's note (a unit test keeps the two in step).
+GENERATION_NOTE = "generation climbed from"
+# model_rollout.template_findings about an init container's envFrom.
+_ENV_FROM_FINDING = re.compile(r"^init container (\S+) does not read secret ")
+
+
+def _rollout_results(results):
+    """seldon_model_rollout results: one result, a registered loop (``results``) or a list of them."""
+    if isinstance(results, dict):
+        results = results.get("results") if "results" in results else [results]
+    return [result for result in _list(results) if isinstance(result, dict) and isinstance(result.get("deployments"), list)]
+
+
+def rollout_report(results, gate=None, check_mode=False):
+    """Per model Deployment, what seldon_model_rollout verified from the live objects, and what that
+    means for the run.
+
+    ``results``: seldon_model_rollout results (one, or a registered loop); ``gate``: switch_gate's
+    record (its ``failing_before`` and ``hand_written`` nodes). Each entry: ``namespace``, ``name``,
+    ``seldon_deployment``, ``action`` (``restarted`` when this run's restart wrote to its
+    SeldonDeployment or to it, ``would_restart`` in check mode, else ``unchanged``), ``restart_method``,
+    ``verified``, ``complete`` (verified but for a climbing generation), ``findings``, ``notes``,
+    ``generation`` and ``failing_before``.
+
+    ``problems``: Deployments not verified, except those of SeldonDeployments the operator failed
+    before the run (neither blamed nor credited: ``warnings``) and in check mode (nothing was
+    written, so nothing was expected to move). A generation that keeps climbing once the rollout is
+    complete (the operator keeps rewriting it) is named in ``generation_climbing`` and ``warnings``.
+    A hand-written init container is kept as written (no envFrom added): a missing envFrom there is
+    a note, not a finding.
+    """
+    gate = _dict(gate)
+    check_mode = boolean(check_mode, strict=False)
+    failing = set((item.get("namespace"), item.get("deployment")) for item in map(_dict, _list(gate.get("failing_before"))))
+    hand_written = {}
+    for item in map(_dict, _list(gate.get("hand_written"))):
+        hand_written.setdefault((item.get("namespace"), item.get("deployment")), set()).add(item.get("initializer"))
+    report = {"rollouts": [], "problems": [], "warnings": [], "generation_climbing": [], "restarted": [],
+              "restart_method": "", "operator_version": ""}
+    for result in _rollout_results(results):
+        method = result.get("restart_method") or ""
+        patched = set(str(item) for item in _list(result.get("restarted")))
+        report["restarted"].extend(sorted(patched))
+        report["restart_method"] = method or report["restart_method"]
+        report["operator_version"] = result.get("operator_version") or report["operator_version"]
+        for item in map(_dict, result["deployments"]):
+            namespace, name, owner = item.get("namespace"), item.get("name"), item.get("seldon_deployment")
+            target = owner if method == model_rollout.RESTART_THROUGH_SELDON_DEPLOYMENT else name
+            action = st.ACTION_UNCHANGED
+            if "{0}/{1}".format(namespace, target) in patched:
+                action = rollout.WOULD_RESTART if check_mode else rollout.RESTARTED
+            findings, notes = [], []
+            for finding in map(str, _list(item.get("findings"))):
+                match = _ENV_FROM_FINDING.match(finding)
+                if match and match.group(1) in hand_written.get((namespace, owner), ()):
+                    notes.append(finding + " (hand-written init container: the operator keeps it as written)")
+                else:
+                    findings.append(finding)
+            climbing = [finding for finding in findings if finding.startswith(GENERATION_NOTE)]
+            other = [finding for finding in findings if finding not in climbing]
+            entry = {"namespace": namespace, "name": name, "seldon_deployment": owner, "action": action,
+                     "restart_method": method, "verified": not findings, "complete": not other, "findings": findings,
+                     "notes": notes, "generation": item.get("generation"),
+                     "failing_before": (namespace, owner) in failing}
+            report["rollouts"].append(entry)
+            label = "{0}/{1}".format(namespace, name)
+            if climbing:
+                report["generation_climbing"].append(label)
+                report["warnings"].append("model Deployment {0}: {1}".format(label, "; ".join(climbing)))
+            if not other or check_mode:
+                continue
+            if entry["failing_before"]:
+                report["warnings"].append(
+                    "model Deployment {0}: not verified, but the operator failed SeldonDeployment {1} before this run: "
+                    "{2}".format(label, owner, "; ".join(other)))
+            else:
+                report["problems"].append("model Deployment {0} (SeldonDeployment {1}) not verified: {2}".format(
+                    label, owner, "; ".join(other)))
+    report["incomplete"] = [entry for entry in report["rollouts"]
+                            if not entry["complete"] and not entry["failing_before"] and not check_mode]
+    report["mismatches"] = [dict(namespace=entry["namespace"], deployment=entry["name"], finding=finding)
+                            for entry in report["incomplete"] for finding in entry["findings"]
+                            if finding.startswith("init container ")]
+    return report
+
+
+# --- rclone_access_check --------------------------------------------------------------------------
+
+_ACCESS_FAILURES = ("failed", "timeout")
+
+
+def access_check_report(result):
+    """What rclone_access_check found, for the report: per check the namespace, secret, remote,
+    bucket, nodes, status and rclone's error (values already masked by the module; the Job
+    manifests are left out), the nodes no check covered, counts, and one ``problems`` sentence per
+    check that failed or timed out (naming nodes, secret and rclone's error).
+    """
+    result = _dict(result)
+    keys = ("namespace", "secret", "secret_source", "remote", "bucket", "model_uri", "nodes", "service_account",
+            "image", "status", "error", "reason")
+    checks = [dict((key, _dict(check).get(key)) for key in keys) for check in _list(result.get("checks"))]
+    return {
+        "checks": checks,
+        "not_checked": [_dict(item) for item in _list(result.get("not_checked"))],
+        "summary": _dict(result.get("summary")),
+        "problems": ["access check: {0}".format(check.get("reason") or "{0}/{1}: {2}".format(
+            check.get("namespace"), check.get("secret"), check.get("error")))
+            for check in checks if check.get("status") in _ACCESS_FAILURES],
+    }
+
+
+# --- URLs the user gives --------------------------------------------------------------------------
+
+def redact_url(url):
+    """A URL as a report may show it: user info replaced by ``<redacted>``, every query value too
+    (a parameter without ``=`` entirely), no fragment - tokens travel in all three.
+
+    >>> redact_url("https://u:p@host:8443/api/v1.0/predictions?token=abc&x")
+    'https://<redacted>@host:8443/api/v1.0/predictions?token=<redacted>&<redacted>'
+    >>> redact_url("http://127.0.0.1:9000/api/v1.0/predictions")
+    'http://127.0.0.1:9000/api/v1.0/predictions'
+    """
+    text = url.strip() if isinstance(url, str) else ""
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return st.REDACTED
+    userinfo = st.REDACTED + "@" if "@" in parts.netloc else ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    redacted = "{0}://{1}{2}{3}".format(parts.scheme, userinfo, host, parts.path) if parts.scheme else (
+        userinfo + host + parts.path)
+    if parts.query:
+        redacted += "?" + "&".join(
+            "{0}={1}".format(part.split("=", 1)[0], st.REDACTED) if "=" in part else st.REDACTED
+            for part in parts.query.split("&") if part)
+    return redacted
 
 
 # --- fleet summary ---------------------------------------------------------------------------
@@ -311,9 +521,14 @@ class FilterModule(object):
     def filters(self):
         return {
             "storage_initializer_image": storage_initializer_image,
+            "operator_initializer": operator_initializer,
             "storage_summary": storage_summary,
             "conversion_outcome": conversion_outcome,
-            "model_rollout_state": model_rollout_state,
-            "rollout_problems": rollout_problems,
+            "storage_scope": storage_scope,
+            "switch_gate": switch_gate,
+            "survey": survey,
+            "rollout_report": rollout_report,
+            "access_check_report": access_check_report,
+            "redact_url": redact_url,
             "fleet_summary": fleet_summary,
         }

@@ -6,8 +6,10 @@
 The rclone_migration role keeps one state object per run, the fact ``__rclone_migration_run``
 (its keys are listed in roles/rclone_migration/tasks/discover.yml), and asks these filters what
 it means: the cluster's status for the report, whether the model Deployments need a restart,
-whether the prediction answers agree, and how the canary pins read in the report. The seldon_core
-role asks which restartedAt value belongs to the release revision it left running.
+whether the prediction answers agree, how the canary pins read in the report, what a forced switch
+breaks, and how the rollback record (the state ConfigMap) is written without losing the original
+image. The seldon_core role asks which restartedAt value belongs to the release revision it left
+running.
 Words come from module_utils/status.py and module_utils/canary_pins.py.
 """
 
@@ -29,6 +31,11 @@ MODE_ROLLBACK = "rollback"
 RESTART_CHANGED = "changed"
 RESTART_ALWAYS = "always"
 RESTART_NEVER = "never"
+
+# The rollback record (rclone_migration_state_config_map): the image the first migration replaced,
+# written once, and the image the latest migration switched to.
+STATE_ORIGINAL_KEY = "previous_storage_initializer_image"
+STATE_TARGET_KEY = "storage_initializer_image"
 
 # The report's prediction.result
 PREDICTION_MATCH = "match"
@@ -97,6 +104,81 @@ def restart_models(run, policy=RESTART_CHANGED):
     moved = [entry for entry in _list(run.get("canaries")) + _list(run.get("unpinned"))
              if _dict(entry).get("action") != st.ACTION_UNCHANGED]
     return bool(run.get("image_changed") or _dict(run.get("converted")).get("changed") or moved)
+
+
+def rollout_plan(run, policy=RESTART_CHANGED):
+    """What rollouts.yml does: ``restart`` (restart_models), ``verify`` (after a switch that moved
+    the operator's image, and after a restart: the live objects are checked either way) and
+    ``wait_for_rerender`` (before a restart that follows a switch: below operator 1.16.0 the
+    operator's re-render writes its whole spec over the Deployment and would drop a restart made
+    before it; never in check mode, where nothing moves).
+
+    >>> rollout_plan({"image_changed": True})
+    {'restart': True, 'verify': True, 'wait_for_rerender': True}
+    >>> rollout_plan({"image_changed": False}, "always")["wait_for_rerender"]
+    False
+    """
+    run = _dict(run)
+    restart = restart_models(run, policy)
+    image_changed = bool(run.get("image_changed"))
+    return {"restart": restart, "verify": restart or image_changed,
+            "wait_for_rerender": restart and image_changed and not run.get("check_mode")}
+
+
+def forced_breaks(run, force=False):
+    """What a forced switch breaks, as the gate's findings (``[]`` unless ``force`` and something
+    would break): after the conversion was read again, every node of the operator's watch scope
+    that still would not load its model (the gate's ``not_ready``); in check mode, where nothing
+    was converted, what the conversion cannot fix (``stops``).
+
+    >>> forced_breaks({"gate": {"stops": [{"text": "x"}], "not_ready": []}}, True)
+    []
+    >>> forced_breaks({"check_mode": True, "gate": {"stops": [{"text": "x"}]}}, True)
+    [{'text': 'x'}]
+    """
+    run = _dict(run)
+    if not boolean(force, strict=False):
+        return []
+    gate = _dict(run.get("gate"))
+    return _list(gate.get("stops" if run.get("check_mode") else "not_ready"))
+
+
+def rollback_record(config_maps, image_in_use="", target=""):
+    """The rollback record (ConfigMap ``rclone_migration_state_config_map``) as read, and how this
+    run writes it without ever losing the first original.
+
+    ``config_maps``: k8s_info ``resources`` of the ConfigMap (0 or 1 item, or the object itself);
+    ``image_in_use``: the image the operator injects now; ``target``: the image this run switches to.
+
+    * ``recorded``: the original a migration recorded ("" when none);
+    * ``previous_image``: where a rollback returns to - the recorded original, else the image in
+      use when it is not the target ("" when neither is known);
+    * ``create``: the ConfigMap does not exist (created without data first, then written as
+      planned again from the object the create returned);
+    * ``data``: the keys to set - the original only where none is recorded, and the target ({}
+      when nothing would change); ``resource_version``: the version they were planned on, which
+      the patch carries (the API server refuses it with 409 once the object changed).
+
+    >>> rollback_record([{"metadata": {"resourceVersion": "7"}, "data": {
+    ...     "previous_storage_initializer_image": "kf:1", "storage_initializer_image": "rclone:1"}}], "rclone:1", "rclone:2")
+    {'recorded': 'kf:1', 'previous_image': 'kf:1', 'create': False, 'data': {'storage_initializer_image': 'rclone:2'}, 'resource_version': '7'}
+    """
+    if isinstance(config_maps, dict):
+        config_maps = [config_maps]
+    config_map = _dict(_list(config_maps)[0]) if _list(config_maps) else None
+    data = _dict(_dict(config_map).get("data"))
+    recorded = data.get(STATE_ORIGINAL_KEY) if isinstance(data.get(STATE_ORIGINAL_KEY), str) else ""
+    in_use = image_in_use if isinstance(image_in_use, str) else ""
+    previous = recorded or (in_use if in_use and in_use != target else "")
+    record = {"recorded": recorded, "previous_image": previous, "create": config_map is None, "data": {},
+              "resource_version": _dict(_dict(config_map).get("metadata")).get("resourceVersion") or ""}
+    if config_map is None or not target:
+        return record
+    if not recorded and previous:
+        record["data"][STATE_ORIGINAL_KEY] = previous
+    if data.get(STATE_TARGET_KEY) != target:
+        record["data"][STATE_TARGET_KEY] = target
+    return record
 
 
 def prediction_answer(response, compare_key=""):
@@ -204,6 +286,9 @@ class FilterModule(object):
         return {
             "cluster_status": cluster_status,
             "restart_models": restart_models,
+            "rollout_plan": rollout_plan,
+            "forced_breaks": forced_breaks,
+            "rollback_record": rollback_record,
             "prediction_answer": prediction_answer,
             "prediction_check": prediction_check,
             "canary_report": canary_report,

@@ -4,6 +4,8 @@
 # kfserving-format secrets, the service account and the two SKLearn SeldonDeployments.
 # Usage: tests/scene/scene.sh up|down|upload     (after: eval "$(make -s cluster-env)")
 #   up: upload the model and apply the scene; upload: only the model; down: delete the namespace.
+#   SCENE_SECRETS=1 (with SCENE_LITERAL_CREDENTIAL, SCENE_CONNECTION_KEY_ID, SCENE_CONNECTION_SECRET):
+#   up also applies scene-secrets.yaml.tmpl - SeldonDeployments that hold credentials themselves.
 # Credentials come from S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY and reach rclone and kubectl
 # through the environment and a pipe only: never on a command line, in a file or in the output.
 set -euo pipefail
@@ -41,6 +43,11 @@ case "${1:-}" in
     upload_model
     echo "applying the scene to namespace $namespace"
     "$python" "$here/render_scene.py" --namespace "$namespace" | kubectl apply -f -
+    if [ "${SCENE_SECRETS:-0}" = 1 ]; then
+      echo "applying the SeldonDeployments that hold credentials themselves"
+      # create, not apply: kubectl apply would copy them into its last-applied annotation
+      "$python" "$here/render_scene.py" --namespace "$namespace" --secrets | kubectl create -f -
+    fi
     ;;
   upload)
     upload_model

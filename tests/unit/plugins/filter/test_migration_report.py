@@ -12,26 +12,11 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.seldon_ops.rclone_migration.plugins.filter import migration_report as mr
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_rollout
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
-from ansible_collections.seldon_ops.rclone_migration.tests.unit.plugins.module_utils.test_canary_pins import (
-    nested_graph,
-    sdep,
-)
 
 RCLONE = "docker.io/seldonio/rclone-storage-initializer:1.17.1"
 KFSERVING = "gcr.io/kfserving/storage-initializer:v0.4.0"
-
-
-def deployment(name, sdep_name, init_containers, generation=2, observed=2, replicas=1, updated=1, available=1):
-    return {
-        "metadata": {"name": name, "namespace": "models", "generation": generation,
-                     "labels": {"seldon-deployment-id": sdep_name}},
-        "spec": {"replicas": replicas, "template": {"spec": {
-            "initContainers": [{"name": n, "image": i} for n, i in init_containers],
-            "containers": [{"name": "x", "image": "y"}]}}},
-        "status": {"observedGeneration": observed, "replicas": updated, "updatedReplicas": updated,
-                   "availableReplicas": available},
-    }
 
 
 # --- storage_initializer_image ------------------------------------------------------------------
@@ -132,45 +117,289 @@ def test_conversion_outcome_nothing_changed():
     assert outcome["changed"] is False and outcome["problems"] == []
 
 
-# --- model_rollout_state -------------------------------------------------------------------------
+# --- storage_scope / switch_gate / survey: the gate covers the operator's whole watch scope --------
 
-def test_rollout_state_expects_the_target_except_own_pins():
-    obj = sdep(graph=nested_graph())
-    deployments = [deployment("iris-default-0-a-b-c", "iris", [
-        ("a-model-initializer", RCLONE), ("b-model-initializer", "example.org/own:1"),
-        ("c-model-initializer", KFSERVING)])]
-    state = mr.model_rollout_state(deployments, [obj], RCLONE)
-    assert state["mismatches"] == [{"namespace": "models", "deployment": "iris-default-0-a-b-c",
-                                    "container": "c-model-initializer", "image": KFSERVING, "expected": RCLONE}]
-    assert state["incomplete"] == [] and state["done"] is False
+def node(namespace, deployment, status, reason="why", **extra):
+    item = {"namespace": namespace, "deployment": deployment, "predictor": "p", "node": "n", "ref": "p/n",
+            "status": status, "reason": reason}
+    item.update(extra)
+    return item
 
 
-def test_rollout_state_explainer_and_progress():
-    obj = sdep(explainer={"type": "AnchorTabular", "modelUri": "s3://e/x", "storageInitializerImage": KFSERVING})
-    deployments = [
-        deployment("iris-default-explainer", "iris", [("explainer-model-initializer", KFSERVING)]),
-        deployment("iris-default-0-classifier", "iris", [("classifier-model-initializer", RCLONE)], generation=3),
-    ]
-    state = mr.model_rollout_state(deployments, [obj], RCLONE)
-    assert state["mismatches"] == []
-    assert [i["deployment"] for i in state["incomplete"]] == ["iris-default-0-classifier"]
-    assert state["deployments"] == ["models/iris-default-explainer", "models/iris-default-0-classifier"]
+WATCHED = {
+    "nodes": [
+        node("models", "a", "convertible", "secret s: kfserving env, convertible"),
+        node("models", "b", "migrated"),
+        node("models", "bad", "blocked", "secret no-such-secret not found"),
+        node("team-b", "iris", "convertible", "secret t: kfserving env, convertible"),
+        node("team-b", "sa", "needs_secret_ref", "credentials come from service account x"),
+        node("team-b", "ok", "migrated"),
+        node("team-c", "hand", "hand_written", "kept as written", custom_initializer="classifier-model-initializer"),
+        node("team-c", "old", "failing_before", "the operator fails to render it already"),
+    ],
+    "ignored_nodes": [{"namespace": "team-b", "deployment": "custom", "node": "x", "reason": "custom container"}],
+    "secrets": [{"namespace": "models", "name": "s", "status": "convertible"},
+                {"namespace": "team-b", "name": "t", "status": "convertible"}],
+    "unwatched_deployments": [{"namespace": "other", "name": "z", "reason": "namespace other is labelled"}],
+    "summary": {"deployments": 9},
+    "ready_for_upgrade": False,
+    "seldon": {"problems": [], "watch": {"namespace": "", "controller_id": ""},
+               "operator": {"version": "1.17.1", "source": "controller image tag"}},
+}
 
 
-def test_rollout_state_done():
-    state = mr.model_rollout_state(
-        [deployment("d", "iris", [("classifier-model-initializer", RCLONE)])], [sdep()], RCLONE)
-    assert state["done"] is True
+def test_storage_scope_keeps_the_namespaces_and_counts_again():
+    scoped = mr.storage_scope(WATCHED, ["models"])
+    assert [item["deployment"] for item in scoped["nodes"]] == ["a", "b", "bad"]
+    assert scoped["secrets"] == [{"namespace": "models", "name": "s", "status": "convertible"}]
+    assert scoped["unwatched_deployments"] == [] and scoped["ignored_nodes"] == []
+    assert scoped["summary"]["deployments"] == 3 and scoped["summary"]["nodes"] == 3
+    assert scoped["summary"]["nodes_by_status"]["blocked"] == 1
+    assert scoped["ready_for_upgrade"] is False
+    assert mr.storage_scope(WATCHED, ["team-c"])["ready_for_upgrade"] is True
+    # the ignored custom node counts its SeldonDeployment
+    assert mr.storage_scope(WATCHED, "team-b")["summary"]["deployments"] == 4
 
 
-def test_rollout_problems_are_sentences():
-    problems = mr.rollout_problems(
-        [{"kind": "Deployment", "namespace": "m", "name": "d", "reason": "not complete after 5s"}],
-        {"mismatches": [{"namespace": "m", "deployment": "d", "container": "c-model-initializer",
-                         "image": KFSERVING, "expected": RCLONE}]})
-    assert problems == [
-        "rollout of Deployment m/d not complete: not complete after 5s",
-        "m/d init container c-model-initializer runs {0}, expected {1}".format(KFSERVING, RCLONE)]
+def test_storage_scope_of_all_namespaces_is_the_result_itself():
+    assert mr.storage_scope(WATCHED, []) is WATCHED
+    assert mr.storage_scope(WATCHED, None) is WATCHED
+
+
+def test_storage_scope_is_not_ready_while_the_operator_settings_have_problems():
+    info = dict(WATCHED, seldon={"problems": ["seldon-config storageInitializer is not valid JSON"]})
+    assert mr.storage_scope(info, ["team-c"])["ready_for_upgrade"] is False
+
+
+def test_switch_gate_stops_on_blocked_inside_and_not_ready_outside():
+    gate = mr.switch_gate(WATCHED, ["models"])
+    # blocked in the namespaces the run converts; convertible there is the run's job
+    assert [item["where"] for item in gate["stops"]] == ["models/bad p/n", "team-b/iris p/n", "team-b/sa p/n"]
+    assert [item["deployment"] for item in gate["outside"]] == ["iris", "sa"]
+    outside = gate["outside"][0]
+    assert outside["namespace"] == "team-b" and outside["ref"] == "p/n" and outside["status"] == "convertible"
+    assert "outside rclone_migration_namespaces" in outside["text"]
+    assert outside["text"].endswith("secret t: kfserving env, convertible")
+    assert [item["deployment"] for item in gate["not_ready"]] == ["a", "bad", "iris", "sa"]
+    assert gate["outside_deployments"] == [
+        {"namespace": "team-b", "name": "iris"}, {"namespace": "team-b", "name": "ok"},
+        {"namespace": "team-b", "name": "sa"}, {"namespace": "team-c", "name": "hand"},
+        {"namespace": "team-c", "name": "old"}]
+    assert gate["watched"] == "all namespaces" and gate["converted_namespaces"] == ["models"]
+    assert gate["operator"] == {"version": "1.17.1", "source": "controller image tag"}
+    assert gate["ready"] is False
+
+
+def test_switch_gate_reports_apart_what_never_stops_it():
+    gate = mr.switch_gate(WATCHED, ["team-c"])
+    assert [item["deployment"] for item in gate["hand_written"]] == ["hand"]
+    assert gate["hand_written"][0]["initializer"] == "classifier-model-initializer"
+    assert [item["deployment"] for item in gate["failing_before"]] == ["old"]
+    assert gate["unwatched_deployments"] == WATCHED["unwatched_deployments"]
+    # neither stops the switch: the stops are the other namespaces' nodes
+    assert all(item["namespace"] != "team-c" for item in gate["stops"])
+
+
+def test_switch_gate_over_all_namespaces_has_nothing_outside():
+    gate = mr.switch_gate(WATCHED, [])
+    assert gate["outside"] == [] and gate["outside_deployments"] == []
+    assert [item["deployment"] for item in gate["stops"]] == ["bad"]
+    assert gate["converted_namespaces"] == "all"
+
+
+def test_switch_gate_names_a_namespaced_operator():
+    info = dict(WATCHED, seldon={"watch": {"namespace": "models", "controller_id": "x"}})
+    gate = mr.switch_gate(info, ["models"])
+    assert gate["watched"] == "namespace models" and gate["watch"] == {"namespace": "models", "controller_id": "x"}
+
+
+def test_survey_blocked_are_the_gate_stops_and_counts_are_the_namespaces():
+    surveyed = mr.survey(WATCHED, ["models"])
+    assert surveyed["storage"]["blocked"] == surveyed["gate"]["stops"]
+    assert surveyed["storage"]["counts"]["nodes"] == 3
+    assert surveyed["info"]["nodes"] == mr.storage_scope(WATCHED, ["models"])["nodes"]
+
+
+def test_survey_of_nothing():
+    surveyed = mr.survey({})
+    assert surveyed["storage"]["blocked"] == [] and surveyed["gate"]["ready"] is False
+
+
+# --- rollout_report: what seldon_model_rollout verified, per Deployment ----------------------------
+
+def verified(name, owner, findings=(), generation=2, namespace="models"):
+    return {"namespace": namespace, "name": name, "seldon_deployment": owner, "verified": not findings,
+            "findings": list(findings), "generation": generation}
+
+
+def rollout_result(entries, restarted=(), method=model_rollout.RESTART_THROUGH_SELDON_DEPLOYMENT):
+    return {"changed": bool(restarted), "restart_method": method, "operator_version": "1.17.1",
+            "restarted": list(restarted), "deployments": entries, "unverified": [e for e in entries if not e["verified"]]}
+
+
+def test_rollout_report_restarted_through_the_seldon_deployment():
+    report = mr.rollout_report(rollout_result(
+        [verified("iris-default-0-classifier", "iris"), verified("other-default-0-x", "other")], ["models/iris"]))
+    assert [(e["name"], e["action"], e["verified"], e["complete"]) for e in report["rollouts"]] == [
+        ("iris-default-0-classifier", "restarted", True, True), ("other-default-0-x", "unchanged", True, True)]
+    assert report["problems"] == [] and report["incomplete"] == []
+    assert report["restart_method"] == "seldon_deployment_annotation" and report["restarted"] == ["models/iris"]
+
+
+def test_rollout_report_restarted_through_the_deployment_below_1_16():
+    result = rollout_result([verified("iris-default-0-classifier", "iris"), verified("iris-default-explainer", "iris")],
+                            ["models/iris-default-0-classifier"], model_rollout.RESTART_THROUGH_DEPLOYMENT)
+    assert [e["action"] for e in mr.rollout_report(result)["rollouts"]] == ["restarted", "unchanged"]
+    # check mode: what would be restarted
+    assert [e["action"] for e in mr.rollout_report(result, check_mode=True)["rollouts"]] == ["would_restart", "unchanged"]
+
+
+def test_rollout_report_problems_name_deployment_and_findings():
+    finding = "init container classifier-model-initializer runs {0}, expected {1}".format(KFSERVING, RCLONE)
+    report = mr.rollout_report(rollout_result([verified("iris-default-0-classifier", "iris", [finding])]))
+    assert report["problems"] == [
+        "model Deployment models/iris-default-0-classifier (SeldonDeployment iris) not verified: " + finding]
+    assert [e["name"] for e in report["incomplete"]] == ["iris-default-0-classifier"]
+    assert report["mismatches"] == [{"namespace": "models", "deployment": "iris-default-0-classifier",
+                                     "finding": finding}]
+    # nothing moves in check mode: no problem
+    assert mr.rollout_report(rollout_result([verified("d", "iris", [finding])]), check_mode=True)["problems"] == []
+
+
+def test_rollout_report_names_a_climbing_generation_as_a_warning():
+    climbing = model_rollout.generation_finding(3, 9, 4)
+    assert climbing.startswith(mr.GENERATION_NOTE)
+    report = mr.rollout_report(rollout_result([verified("iris-default-explainer", "iris", [climbing], generation=9)]))
+    assert report["generation_climbing"] == ["models/iris-default-explainer"]
+    assert report["problems"] == [] and report["incomplete"] == []
+    entry = report["rollouts"][0]
+    assert entry["verified"] is False and entry["complete"] is True and entry["generation"] == 9
+    assert report["warnings"] == ["model Deployment models/iris-default-explainer: " + climbing]
+
+
+def test_rollout_report_neither_blames_nor_credits_a_failing_seldon_deployment():
+    gate = mr.switch_gate({"nodes": [node("models", "old", "failing_before")]})
+    report = mr.rollout_report(rollout_result([verified("old-default-0-x", "old", ["waiting for rollout"])]), gate)
+    assert report["problems"] == [] and report["incomplete"] == []
+    assert report["rollouts"][0]["failing_before"] is True and report["rollouts"][0]["verified"] is False
+    assert report["warnings"] == ["model Deployment models/old-default-0-x: not verified, but the operator failed "
+                                  "SeldonDeployment old before this run: waiting for rollout"]
+
+
+def test_rollout_report_keeps_a_hand_written_init_container_as_written():
+    expected = {(None, "classifier-model-initializer"): model_rollout.Expectation("p/classifier", None, "s3-creds")}
+    hand_written = {"metadata": {"name": "hand-p-0-classifier"}, "spec": {"template": {"spec": {"initContainers": [
+        {"name": "classifier-model-initializer", "image": KFSERVING}]}}}}
+    findings = model_rollout.template_findings(hand_written, expected)
+    assert findings, "model_rollout flags the missing envFrom of a hand-written init container"
+    gate = mr.switch_gate({"nodes": [node("models", "hand", "hand_written",
+                                          custom_initializer="classifier-model-initializer")]})
+    report = mr.rollout_report(rollout_result([verified("hand-p-0-classifier", "hand", findings)]), gate)
+    assert report["problems"] == [] and report["rollouts"][0]["verified"] is True
+    assert report["rollouts"][0]["notes"][0].startswith(findings[0])
+    # another SeldonDeployment's container of the same name is judged as usual
+    other = mr.rollout_report(rollout_result([verified("iris-p-0-classifier", "iris", findings)]), gate)
+    assert len(other["problems"]) == 1
+
+
+def test_rollout_report_of_a_registered_loop_with_skipped_items():
+    loop = {"results": [rollout_result([verified("a", "iris")], ["models/iris"]), {"skipped": True},
+                        rollout_result([verified("b", "team-b", namespace="team-b")])]}
+    report = mr.rollout_report(loop)
+    assert [(e["namespace"], e["name"], e["action"]) for e in report["rollouts"]] == [
+        ("models", "a", "restarted"), ("team-b", "b", "unchanged")]
+    assert mr.rollout_report({"skipped": True})["rollouts"] == []
+    assert mr.rollout_report(None)["rollouts"] == []
+
+
+# --- access_check_report -------------------------------------------------------------------------
+
+def test_access_check_report_names_node_secret_and_error():
+    result = {"checks": [
+        {"namespace": "m", "secret": "good", "remote": "s3", "bucket": "sklearn", "nodes": ["iris/p/n"], "status": "ok",
+         "error": "", "reason": "m/good s3:sklearn (iris/p/n): ok", "manifest": {"kind": "Job"}},
+        {"namespace": "m", "secret": "bad", "remote": "s3", "bucket": "sklearn", "nodes": ["x/p/n"], "status": "failed",
+         "error": "exit code 1: SignatureDoesNotMatch", "reason": "m/bad s3:sklearn (x/p/n): exit code 1: SignatureDoesNotMatch"},
+        {"namespace": "m", "secret": "slow", "status": "timeout", "error": "not finished"}],
+        "not_checked": [{"deployment": "pvc", "reason": "no credentials"}], "summary": {"ok": 1, "failed": 1, "timeout": 1}}
+    report = mr.access_check_report(result)
+    assert "manifest" not in report["checks"][0]
+    assert report["problems"] == ["access check: m/bad s3:sklearn (x/p/n): exit code 1: SignatureDoesNotMatch",
+                                  "access check: m/slow: not finished"]
+    assert report["summary"]["failed"] == 1 and report["not_checked"][0]["deployment"] == "pvc"
+    assert mr.access_check_report({})["problems"] == []
+
+
+# --- redact_url ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://127.0.0.1:9000/api/v1.0/predictions", "http://127.0.0.1:9000/api/v1.0/predictions"),
+    ("https://host/p?token=s3cr3t", "https://host/p?token=<redacted>"),
+    ("https://host/p?a=1&token=s3cr3t&flag", "https://host/p?a=<redacted>&token=<redacted>&<redacted>"),
+    ("https://user:pa55@host:8443/p", "https://<redacted>@host:8443/p"),
+    ("https://tok3n@host/p#frag=s3cr3t", "https://<redacted>@host/p"),
+    ("https://host/p?s3cr3t", "https://host/p?<redacted>"),
+    ("", ""),
+    (None, ""),
+])
+def test_redact_url(url, expected):
+    assert mr.redact_url(url) == expected
+
+
+@pytest.mark.parametrize("secret", ["s3cr3t-value", "a b", "x%2Fy", "tok@en"])
+def test_redact_url_never_keeps_a_query_value_or_user_info(secret):
+    for url in ("https://h/p?k=" + secret, "https://" + secret.replace("@", "") + ":" + secret + "@h/p",
+                "https://h/p?k=1&" + secret, "https://h/p?" + secret + "&k=1"):
+        assert secret not in mr.redact_url(url).replace("<redacted>", "")
+
+
+# --- operator_initializer: the same record from a module's settings (no object) --------------------
+
+def settings(image, source, operator_source="controller image tag"):
+    return {"storage_initializer_image": image, "storage_initializer_image_source": source,
+            "operator": {"version": "1.17.1", "source": operator_source}}
+
+
+def test_operator_initializer_from_seldon_config():
+    record = mr.operator_initializer(settings(KFSERVING, "seldon-config storageInitializer"))
+    assert record == {"image": KFSERVING, "source": "seldon-config storageInitializer", "configmap_image": KFSERVING,
+                      "controller_env_image": "", "operator_found": True}
+
+
+def test_operator_initializer_controller_env_wins():
+    record = mr.operator_initializer(settings(RCLONE, "controller env RELATED_IMAGE_STORAGE_INITIALIZER"))
+    assert record["controller_env_image"] == RCLONE and record["configmap_image"] == ""
+
+
+def test_operator_initializer_without_an_operator():
+    record = mr.operator_initializer(settings(mr.OPERATOR_DEFAULT_INITIALIZER, "operator default",
+                                              "assumed (not readable from the controller)"))
+    assert record["operator_found"] is False and record["image"] == mr.OPERATOR_DEFAULT_INITIALIZER
+    assert mr.operator_initializer(None)["operator_found"] is False
+
+
+def test_operator_initializer_agrees_with_storage_initializer_image():
+    # the two filters hold one rule: what the module reads from the same objects
+    from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
+    for config, controller_ in ((config_map(KFSERVING), controller("")), (config_map(RCLONE), controller(KFSERVING))):
+        public = seldon_settings.seldon_settings(controller_[0], config[0]).public()
+        assert mr.operator_initializer(public)["image"] == mr.storage_initializer_image(config, controller_)["image"]
+        assert (mr.operator_initializer(public)["controller_env_image"]
+                == mr.storage_initializer_image(config, controller_)["controller_env_image"])
+
+
+def test_switch_gate_stops_on_operator_settings_problems():
+    info = dict(WATCHED, seldon={"problems": ["seldon-config storageInitializer is not valid JSON for the operator"]})
+    gate = mr.switch_gate(info, ["team-c"])
+    assert gate["stops"][-1] == {"where": "seldon-config", "reason": info["seldon"]["problems"][0],
+                                 "text": "seldon-config: " + info["seldon"]["problems"][0]}
+    assert gate["settings_problems"] == info["seldon"]["problems"]
+
+
+def test_every_filter_is_registered():
+    assert set(mr.FilterModule().filters()) == {
+        "operator_initializer", "storage_initializer_image", "storage_summary", "conversion_outcome", "storage_scope", "switch_gate", "survey",
+        "rollout_report", "access_check_report", "redact_url", "fleet_summary"}
 
 
 # --- fleet_summary -------------------------------------------------------------------------------

@@ -197,7 +197,97 @@ def test_release_deployed_at_takes_the_time_of_the_revision_that_runs():
     assert runbook.release_deployed_at({"changed": False}, None) == ""
 
 
+# --- rollout_plan -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fields, policy, expected", [
+    # a switch: restart (after the re-render rolled out) and verify
+    ({"image_changed": True}, "changed", (True, True, True)),
+    # a switch in check mode: nothing moves, nothing to wait for
+    ({"image_changed": True, "check_mode": True}, "changed", (True, True, False)),
+    # a switch with restarts off: still verified
+    ({"image_changed": True}, "never", (False, True, False)),
+    # a conversion without a switch: restart and verify, no re-render to wait for
+    ({"converted": {"changed": True}}, "changed", (True, True, False)),
+    # a rerun that changed nothing: neither
+    ({}, "changed", (False, False, False)),
+    ({}, "always", (True, True, False)),
+])
+def test_rollout_plan(fields, policy, expected):
+    plan = runbook.rollout_plan(run(**fields), policy)
+    assert (plan["restart"], plan["verify"], plan["wait_for_rerender"]) == expected
+
+
+# --- forced_breaks ---------------------------------------------------------------------------------
+
+GATE = {"gate": {"stops": [{"text": "team-b/iris p/n: convertible"}],
+                 "not_ready": [{"text": "team-b/iris p/n: convertible"}, {"text": "models/a p/n: convertible"}]}}
+
+
+def test_forced_breaks_only_when_forced():
+    assert runbook.forced_breaks(run(**GATE), False) == []
+    assert runbook.forced_breaks(run(**GATE), "no") == []
+
+
+def test_forced_breaks_are_what_is_not_ready_at_the_switch():
+    # after the conversion was read again: everything still not ready
+    assert runbook.forced_breaks(run(**GATE), True) == GATE["gate"]["not_ready"]
+    # a dry run converted nothing: what the conversion cannot fix
+    assert runbook.forced_breaks(run(check_mode=True, **GATE), "true") == GATE["gate"]["stops"]
+    assert runbook.forced_breaks({}, True) == []
+
+
+# --- rollback_record: the original is written once, never overwritten ------------------------------
+
+KF = "gcr.io/kfserving/storage-initializer:v0.4.0"
+RC1 = "docker.io/seldonio/rclone-storage-initializer:1.17.1"
+RC2 = "docker.io/seldonio/rclone-storage-initializer:1.18.0"
+
+
+def record(data=None, version="11"):
+    config_map = {"metadata": {"name": "rclone-migration-state", "resourceVersion": version}}
+    if data is not None:
+        config_map["data"] = data
+    return [config_map]
+
+
+def test_rollback_record_first_migration_creates_then_fills():
+    planned = runbook.rollback_record([], KF, RC1)
+    assert planned == {"recorded": "", "previous_image": KF, "create": True, "data": {}, "resource_version": ""}
+    # planned again from the object the create returned (no data)
+    filled = runbook.rollback_record(record(), KF, RC1)
+    assert filled["create"] is False and filled["resource_version"] == "11"
+    assert filled["data"] == {runbook.STATE_ORIGINAL_KEY: KF, runbook.STATE_TARGET_KEY: RC1}
+
+
+def test_rollback_record_second_migration_keeps_the_original():
+    existing = record({runbook.STATE_ORIGINAL_KEY: KF, runbook.STATE_TARGET_KEY: RC1}, "17")
+    # the image in use is the first migration's rclone image; the original stays the kfserving one
+    planned = runbook.rollback_record(existing, RC1, RC2)
+    assert planned["recorded"] == KF and planned["previous_image"] == KF
+    assert planned["data"] == {runbook.STATE_TARGET_KEY: RC2} and planned["resource_version"] == "17"
+    # the same target again: nothing to write
+    assert runbook.rollback_record(existing, RC1, RC1)["data"] == {}
+
+
+def test_rollback_record_another_run_created_it_in_between():
+    # the create found one another run filled: its original is kept, only the target is set
+    theirs = record({runbook.STATE_ORIGINAL_KEY: "gcr.io/kfserving/storage-initializer:v0.6.1"}, "5")
+    planned = runbook.rollback_record(theirs, KF, RC1)
+    assert planned["previous_image"] == "gcr.io/kfserving/storage-initializer:v0.6.1"
+    assert planned["data"] == {runbook.STATE_TARGET_KEY: RC1}
+
+
+def test_rollback_record_without_a_record():
+    # already on the target, nothing recorded: nothing known to return to
+    assert runbook.rollback_record([], RC1, RC1)["previous_image"] == ""
+    # a record without the original (written by hand) gets it from the image in use
+    planned = runbook.rollback_record(record({"note": "x"}), KF, RC1)
+    assert planned["data"] == {runbook.STATE_ORIGINAL_KEY: KF, runbook.STATE_TARGET_KEY: RC1}
+    # the object itself, as kubernetes.core.k8s returns it, works too
+    assert runbook.rollback_record(record()[0], KF, RC1)["resource_version"] == "11"
+
+
 def test_every_filter_is_registered():
     assert set(runbook.FilterModule().filters()) == {
-        "cluster_status", "restart_models", "prediction_answer", "prediction_check", "canary_report",
-        "release_deployed_at"}
+        "cluster_status", "restart_models", "rollout_plan", "forced_breaks", "rollback_record", "prediction_answer",
+        "prediction_check", "canary_report", "release_deployed_at"}
