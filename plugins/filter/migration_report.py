@@ -314,11 +314,6 @@ def survey(info, namespaces=None):
 # --- model rollouts (seldon_model_rollout) ---------------------------------------------------------
 
 # The start of model_rollout.generation_finding's note (a unit test keeps the two in step).
-GENERATION_NOTE = "generation climbed from"
-# model_rollout.template_findings about an init container's envFrom.
-_ENV_FROM_FINDING = re.compile(r"^init container (\S+) does not read secret ")
-
-
 def _rollout_results(results):
     """seldon_model_rollout results: one result, a registered loop (``results``) or a list of them."""
     if isinstance(results, dict):
@@ -334,22 +329,17 @@ def rollout_report(results, gate=None, check_mode=False):
     record (its ``failing_before`` and ``hand_written`` nodes). Each entry: ``namespace``, ``name``,
     ``seldon_deployment``, ``action`` (``restarted`` when this run's restart wrote to its
     SeldonDeployment or to it, ``would_restart`` in check mode, else ``unchanged``), ``restart_method``,
-    ``verified``, ``complete`` (verified but for a climbing generation), ``findings``, ``notes``,
+    ``verified``, ``complete`` (verified but for a climbing generation), ``findings``,
     ``generation`` and ``failing_before``.
 
     ``problems``: Deployments not verified, except those of SeldonDeployments the operator failed
     before the run (neither blamed nor credited: ``warnings``) and in check mode (nothing was
     written, so nothing was expected to move). A generation that keeps climbing once the rollout is
     complete (the operator keeps rewriting it) is named in ``generation_climbing`` and ``warnings``.
-    A hand-written init container is kept as written (no envFrom added): a missing envFrom there is
-    a note, not a finding.
     """
     gate = _dict(gate)
     check_mode = boolean(check_mode, strict=False)
     failing = set((item.get("namespace"), item.get("deployment")) for item in map(_dict, _list(gate.get("failing_before"))))
-    hand_written = {}
-    for item in map(_dict, _list(gate.get("hand_written"))):
-        hand_written.setdefault((item.get("namespace"), item.get("deployment")), set()).add(item.get("initializer"))
     report = {"rollouts": [], "problems": [], "warnings": [], "generation_climbing": [], "restarted": [],
               "restart_method": "", "operator_version": ""}
     for result in _rollout_results(results):
@@ -364,18 +354,11 @@ def rollout_report(results, gate=None, check_mode=False):
             action = st.ACTION_UNCHANGED
             if "{0}/{1}".format(namespace, target) in patched:
                 action = rollout.WOULD_RESTART if check_mode else rollout.RESTARTED
-            findings, notes = [], []
-            for finding in map(str, _list(item.get("findings"))):
-                match = _ENV_FROM_FINDING.match(finding)
-                if match and match.group(1) in hand_written.get((namespace, owner), ()):
-                    notes.append(finding + " (hand-written init container: the operator keeps it as written)")
-                else:
-                    findings.append(finding)
-            climbing = [finding for finding in findings if finding.startswith(GENERATION_NOTE)]
-            other = [finding for finding in findings if finding not in climbing]
+            other = [str(finding) for finding in _list(item.get("findings"))]
+            climbing = [item["generation_note"]] if item.get("generation_note") else []
             entry = {"namespace": namespace, "name": name, "seldon_deployment": owner, "action": action,
-                     "restart_method": method, "verified": not findings, "complete": not other, "findings": findings,
-                     "notes": notes, "generation": item.get("generation"),
+                     "restart_method": method, "verified": not other and not climbing, "complete": not other,
+                     "findings": other + climbing, "generation": item.get("generation"),
                      "failing_before": (namespace, owner) in failing}
             report["rollouts"].append(entry)
             label = "{0}/{1}".format(namespace, name)

@@ -56,7 +56,8 @@ def expectations(sdep, rules, global_image, default_env_secret_ref_name=""):
     for node in nodes:
         if node["problem"]:
             continue
-        secret = sg.effective_env_secret(node, default_env_secret_ref_name)[0]
+        # a hand-written init container is kept as written: neither its image nor its envFrom is the operator's
+        secret = "" if node["custom_initializer"] else sg.effective_env_secret(node, default_env_secret_ref_name)[0]
         image = None if node["custom_initializer"] else (node["storage_initializer_image"] or global_image)
         if node["kind"] == sg.KIND_EXPLAINER:
             deployment = "{0}-{1}-explainer".format(node["deployment"], node["predictor"])
@@ -75,10 +76,15 @@ def _env_from_secrets(container):
             for source in kube_objects.as_list(container.get("envFrom")) if isinstance(source, dict)]
 
 
-def template_findings(deployment, expected):
-    """Problems of a Deployment's pod template against the expectations (empty: as expected)."""
+def template_findings(deployment, expected, restart=None):
+    """Problems of a Deployment's pod template against the expectations (empty: as expected);
+    ``restart``: ``(annotation, value)`` the pod template must carry after this run's restart."""
     findings = []
     name = kube_objects.object_name(deployment)
+    if restart:
+        template = kube_objects.as_dict(kube_objects.as_dict(deployment.get("spec")).get("template"))
+        if kube_objects.annotations_of(template).get(restart[0]) != restart[1]:
+            findings.append("pod template does not carry the restart {0} yet".format(restart[1]))
     for container in kube_objects.as_list(kube_objects.pod_spec_of(deployment).get("initContainers")):
         container = kube_objects.as_dict(container)
         init_name = container.get("name") or ""
@@ -144,6 +150,15 @@ def restart_method(rules):
     return RESTART_THROUGH_SELDON_DEPLOYMENT if rules.restart_through_seldon_deployment else RESTART_THROUGH_DEPLOYMENT
 
 
+def restart_annotation(method, restarted_at):
+    """``(pod template annotation, value)`` a restart with ``method`` leaves in every pod template
+    (the operator copies the SeldonDeployment's spec.annotations there)."""
+    if not restarted_at:
+        return None
+    key = RESTART_ANNOTATION if method == RESTART_THROUGH_SELDON_DEPLOYMENT else rollout.RESTARTED_AT_ANNOTATION
+    return key, restarted_at
+
+
 def plan_seldon_restart(sdep, restarted_at):
     """Guarded JSON patch setting our restart annotation in ``spec.annotations`` (None: already set)."""
     annotations = kube_objects.as_dict(kube_objects.as_dict(sdep.get("spec")).get("annotations"))
@@ -156,12 +171,13 @@ def plan_seldon_restart(sdep, restarted_at):
 
 # --------------------------------------------------------------------------- verification over time
 
-Verified = namedtuple("Verified", "namespace name seldon_deployment verified findings generation")
+Verified = namedtuple("Verified", "namespace name seldon_deployment verified findings generation generation_note")
 Verified.__doc__ = """One model Deployment as last seen: ``verified`` when its template and rollout
-are as expected and its generation stayed put; ``findings`` say what is not."""
+are as expected and its generation stayed put; ``findings`` say what is not as expected,
+``generation_note`` ("" or) that the generation kept climbing once it was complete."""
 
 
-def verify_once(snapshot, expected_by_sdep):
+def verify_once(snapshot, expected_by_sdep, restart=None):
     """``{(namespace, name): (findings, generation, seldon deployment)}`` for one snapshot.
 
     ``snapshot`` is ``(deployments, replica_sets, pods)`` as listed (labelled seldon-deployment-id);
@@ -176,26 +192,29 @@ def verify_once(snapshot, expected_by_sdep):
             continue
         same_namespace = [obj for obj in replica_sets if kube_objects.object_namespace(obj) == namespace]
         namespace_pods = [obj for obj in pods if kube_objects.object_namespace(obj) == namespace]
-        findings = (template_findings(deployment, expected_by_sdep[(namespace, sdep_name)])
+        findings = (template_findings(deployment, expected_by_sdep[(namespace, sdep_name)], restart)
                     + rollout_findings(deployment, same_namespace, namespace_pods))
         generation = int(kube_objects.metadata_of(deployment).get("generation") or 0)
         seen[kube_objects.object_key(deployment)] = (findings, generation, sdep_name)
     return seen
 
 
-def verify_until(take_snapshot, expected_by_sdep, timeout, interval, settle_polls, clock, sleep):
-    """Poll (one snapshot per round) until every model Deployment is as expected, or ``timeout``;
-    then watch ``settle_polls`` more rounds for a climbing generation. Returns Verified entries."""
+def verify_until(take_snapshot, expected_by_sdep, timeout, interval, settle_polls, clock, sleep, restart=None):
+    """Poll (one snapshot per round) until every model Deployment is as expected (with ``restart``,
+    see template_findings), or ``timeout``; then watch ``settle_polls`` more rounds for a climbing
+    generation - a Deployment that moves again meanwhile starts the watch over. Returns Verified entries."""
     deadline = clock() + timeout
     first_generation = {}
     polls, done_at = 0, None
     while True:
-        seen = verify_once(take_snapshot(), expected_by_sdep)
+        seen = verify_once(take_snapshot(), expected_by_sdep, restart)
         polls += 1
         for key, (findings, generation, _sdep) in seen.items():
             if not findings:
                 first_generation.setdefault(key, generation)
-        if done_at is None and all(not findings for findings, _generation, _sdep in seen.values()):
+        if any(findings for findings, _generation, _sdep in seen.values()):
+            done_at = None
+        elif done_at is None:
             done_at = polls
         if (done_at is not None and polls - done_at >= settle_polls) or clock() >= deadline:
             break
@@ -204,6 +223,5 @@ def verify_until(take_snapshot, expected_by_sdep, timeout, interval, settle_poll
     for (namespace, name), (findings, generation, sdep_name) in sorted(seen.items(), key=lambda item: (
             item[0][0] or "", item[0][1] or "")):
         note = generation_finding(first_generation.get((namespace, name), generation), generation, polls)
-        findings = findings + ([note] if note else [])
-        entries.append(Verified(namespace, name, sdep_name, not findings, findings, generation))
+        entries.append(Verified(namespace, name, sdep_name, not findings and not note, findings, generation, note))
     return entries

@@ -319,6 +319,7 @@ CREATED_ANNOTATION = "rclone-migration.seldon-ops.io/created"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "seldon_ops.rclone_migration"}
 IAM_RCLONE = (1, 57, 0)
 
+
 def iam_keys(remotes, region=""):
     """rclone keys that make rclone take the pod's web identity (IAM roles for service accounts)."""
     keys = {}

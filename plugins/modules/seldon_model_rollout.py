@@ -120,7 +120,7 @@ deployments:
       description: Its SeldonDeployment.
       type: str
     verified:
-      description: Template, rollout and generation as expected.
+      description: Template (with O(restarted_at), the restart in the pod template too), rollout and generation as expected.
       type: bool
     findings:
       description: What is not as expected, in words.
@@ -129,6 +129,10 @@ deployments:
     generation:
       description: The Deployment's generation when last seen.
       type: int
+    generation_note:
+      description: Empty, or that the generation kept climbing once the rollout was complete (the operator keeps
+        rewriting the Deployment, as the 1.16-1.17.1 explainer update loop does).
+      type: str
 unverified:
   description: The entries of RV(deployments) that are not verified.
   returned: always
@@ -213,9 +217,10 @@ def run(module, access):
                      for kind in ("Deployment", "ReplicaSet", "Pod"))
 
     waiting = params["wait"] and not module.check_mode
+    expected_restart = None if module.check_mode else model_rollout.restart_annotation(method, params["restarted_at"])
     entries = [dict(entry._asdict()) for entry in model_rollout.verify_until(
         take_snapshot, expected, params["wait_timeout"] if waiting else 0, max(params["wait_sleep"], 1),
-        params["settle_polls"] if waiting else 0, time.monotonic, time.sleep)]
+        params["settle_polls"] if waiting else 0, time.monotonic, time.sleep, expected_restart)]
     unverified = [entry for entry in entries if not entry["verified"]]
     result = dict(changed=bool(restarted), restart_method=method, operator_version=settings.rules.version_text,
                   restarted=restarted, deployments=entries, unverified=unverified, api_requests=dict(access.requests))

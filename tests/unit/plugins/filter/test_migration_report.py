@@ -13,6 +13,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.seldon_ops.rclone_migration.plugins.filter import migration_report as mr
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import model_rollout
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import operator_rules
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 
 RCLONE = "docker.io/seldonio/rclone-storage-initializer:1.17.1"
@@ -227,9 +228,10 @@ def test_survey_of_nothing():
 
 # --- rollout_report: what seldon_model_rollout verified, per Deployment ----------------------------
 
-def verified(name, owner, findings=(), generation=2, namespace="models"):
-    return {"namespace": namespace, "name": name, "seldon_deployment": owner, "verified": not findings,
-            "findings": list(findings), "generation": generation}
+def verified(name, owner, findings=(), generation=2, namespace="models", generation_note=""):
+    return {"namespace": namespace, "name": name, "seldon_deployment": owner,
+            "verified": not findings and not generation_note, "findings": list(findings), "generation": generation,
+            "generation_note": generation_note}
 
 
 def rollout_result(entries, restarted=(), method=model_rollout.RESTART_THROUGH_SELDON_DEPLOYMENT):
@@ -268,8 +270,8 @@ def test_rollout_report_problems_name_deployment_and_findings():
 
 def test_rollout_report_names_a_climbing_generation_as_a_warning():
     climbing = model_rollout.generation_finding(3, 9, 4)
-    assert climbing.startswith(mr.GENERATION_NOTE)
-    report = mr.rollout_report(rollout_result([verified("iris-default-explainer", "iris", [climbing], generation=9)]))
+    report = mr.rollout_report(rollout_result([verified("iris-default-explainer", "iris", generation=9,
+                                                        generation_note=climbing)]))
     assert report["generation_climbing"] == ["models/iris-default-explainer"]
     assert report["problems"] == [] and report["incomplete"] == []
     entry = report["rollouts"][0]
@@ -287,19 +289,17 @@ def test_rollout_report_neither_blames_nor_credits_a_failing_seldon_deployment()
 
 
 def test_rollout_report_keeps_a_hand_written_init_container_as_written():
-    expected = {(None, "classifier-model-initializer"): model_rollout.Expectation("p/classifier", None, "s3-creds")}
+    specs = [{"spec": {"containers": [{"name": "classifier"}], "initContainers": [{"name": "classifier-model-initializer"}]}}]
+    obj = {"metadata": {"name": "hand", "namespace": "models"}, "spec": {"predictors": [{
+        "name": "p", "componentSpecs": specs, "graph": {"name": "classifier", "implementation": "SKLEARN_SERVER",
+                                                       "modelUri": "s3://b/m", "envSecretRefName": "s3-creds"}}]}}
+    expected = model_rollout.expectations(obj, operator_rules.rules_for(), RCLONE)
     hand_written = {"metadata": {"name": "hand-p-0-classifier"}, "spec": {"template": {"spec": {"initContainers": [
         {"name": "classifier-model-initializer", "image": KFSERVING}]}}}}
-    findings = model_rollout.template_findings(hand_written, expected)
-    assert findings, "model_rollout flags the missing envFrom of a hand-written init container"
-    gate = mr.switch_gate({"nodes": [node("models", "hand", "hand_written",
-                                          custom_initializer="classifier-model-initializer")]})
-    report = mr.rollout_report(rollout_result([verified("hand-p-0-classifier", "hand", findings)]), gate)
+    # the operator keeps it as written: neither its image nor its envFrom is expected to change
+    assert model_rollout.template_findings(hand_written, expected) == []
+    report = mr.rollout_report(rollout_result([verified("hand-p-0-classifier", "hand")]))
     assert report["problems"] == [] and report["rollouts"][0]["verified"] is True
-    assert report["rollouts"][0]["notes"][0].startswith(findings[0])
-    # another SeldonDeployment's container of the same name is judged as usual
-    other = mr.rollout_report(rollout_result([verified("iris-p-0-classifier", "iris", findings)]), gate)
-    assert len(other["problems"]) == 1
 
 
 def test_rollout_report_of_a_registered_loop_with_skipped_items():

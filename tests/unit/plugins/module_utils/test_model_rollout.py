@@ -123,8 +123,8 @@ def test_verify_until_waits_for_the_operator_and_names_a_climbing_generation():
     clock = Clock()
     snapshots = iter(rounds)
     (entry,) = mr.verify_until(lambda: next(snapshots), expected, 60, 5, 2, clock, clock.sleep)
-    assert not entry.verified and entry.generation == 7
-    assert "generation climbed from 3 to 7" in entry.findings[0]
+    assert not entry.verified and entry.generation == 7 and entry.findings == []
+    assert "generation climbed from 3 to 7" in entry.generation_note
 
 
 def test_verify_until_gives_up_at_the_timeout_with_the_last_findings():
@@ -150,3 +150,25 @@ def test_seldon_restart_sets_one_annotation_once():
     bare = sdep(model())
     assert jsonpatch.apply_patch(bare, mr.plan_seldon_restart(bare, "t").patch)["spec"]["annotations"] == {
         mr.RESTART_ANNOTATION: "t"}
+
+
+def test_a_restart_counts_only_once_the_pod_template_carries_it_and_a_moving_deployment_starts_over():
+    expected = {("models", "iris"): mr.expectations(sdep(model()), RULES, RCLONE)}
+
+    def with_restart(value, generation):
+        dep = deployment("d", [init("classifier-model-initializer", RCLONE)], generation=generation, observed=generation)
+        if value:
+            dep["spec"]["template"]["metadata"] = {"annotations": {mr.RESTART_ANNOTATION: value}}
+        return [dep], [replica_set("b", 2, 1)], [pod("b")]
+
+    rounds = iter([with_restart(None, 2), with_restart("t1", 3), with_restart("t1", 3), with_restart("t1", 3)])
+    clock = Clock()
+    (entry,) = mr.verify_until(lambda: next(rounds), expected, 60, 5, 2, clock, clock.sleep,
+                               restart=mr.restart_annotation(mr.RESTART_THROUGH_SELDON_DEPLOYMENT, "t1"))
+    assert entry.verified and entry.generation == 3 and clock.now == 15
+
+
+def test_a_hand_written_init_container_is_not_expected_to_read_a_secret():
+    specs = [{"spec": {"containers": [{"name": "classifier"}], "initContainers": [{"name": "classifier-model-initializer"}]}}]
+    expected = mr.expectations(sdep(model(envSecretRefName="s3"), specs=specs), RULES, RCLONE)
+    assert expected[(None, "classifier-model-initializer")] == mr.Expectation("default/classifier", None, "")

@@ -39,6 +39,10 @@ def seed(cluster, version, init_image=RCLONE):
 @pytest.mark.parametrize("version,kind", [("1.17.1", "SeldonDeployment"), ("1.13.1", "Deployment")])
 def test_restart_goes_where_the_release_keeps_it_and_once(cluster, run_module, version, kind):
     seed(cluster, version)
+    if kind == "SeldonDeployment":
+        # the operator copies the SeldonDeployment's spec.annotations into the pod template (no operator here)
+        cluster.bump("Deployment", "models", "iris-default-0-classifier", lambda obj: obj["spec"]["template"].update(
+            metadata={"annotations": {mr.RESTART_ANNOTATION: "2026-12-02T10:00:00Z"}}))
     result, failed, _module = run_module(seldon_model_rollout, namespaces=["models"], image=RCLONE,
                                          restarted_at="2026-12-02T10:00:00Z", wait_sleep=1, settle_polls=0)
     assert not failed and result["changed"] and result["operator_version"] == version
@@ -63,3 +67,10 @@ def test_check_mode_writes_nothing(cluster, run_module):
     result, failed, _module = run_module(seldon_model_rollout, check_mode=True, namespaces=["models"], image=RCLONE,
                                          restarted_at="2026-12-02T10:00:00Z")
     assert not failed and result["restarted"] == ["models/iris"] and cluster.writes() == []
+
+
+def test_a_restart_the_operator_has_not_rendered_is_not_verified(cluster, run_module):
+    seed(cluster, "1.17.1")
+    result, failed, _module = run_module(seldon_model_rollout, namespaces=["models"], image=RCLONE, wait_timeout=0,
+                                         settle_polls=0, restarted_at="2026-12-02T10:00:00Z")
+    assert failed and "does not carry the restart 2026-12-02T10:00:00Z yet" in result["msg"]
