@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
