@@ -290,9 +290,10 @@ def test_rollout_report_neither_blames_nor_credits_a_failing_seldon_deployment()
 
 def test_rollout_report_keeps_a_hand_written_init_container_as_written():
     specs = [{"spec": {"containers": [{"name": "classifier"}], "initContainers": [{"name": "classifier-model-initializer"}]}}]
-    obj = {"metadata": {"name": "hand", "namespace": "models"}, "spec": {"predictors": [{
-        "name": "p", "componentSpecs": specs, "graph": {"name": "classifier", "implementation": "SKLEARN_SERVER",
-                                                       "modelUri": "s3://b/m", "envSecretRefName": "s3-creds"}}]}}
+    graph = {"name": "classifier", "implementation": "SKLEARN_SERVER", "modelUri": "s3://b/m",
+             "envSecretRefName": "s3-creds"}
+    obj = {"metadata": {"name": "hand", "namespace": "models"},
+           "spec": {"predictors": [{"name": "p", "componentSpecs": specs, "graph": graph}]}}
     expected = model_rollout.expectations(obj, operator_rules.rules_for(), RCLONE)
     hand_written = {"metadata": {"name": "hand-p-0-classifier"}, "spec": {"template": {"spec": {"initContainers": [
         {"name": "classifier-model-initializer", "image": KFSERVING}]}}}}
