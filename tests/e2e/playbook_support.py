@@ -54,16 +54,42 @@ def closed_port():
 
 class OperatorRelease:
     """The local seldon-core-operator chart as release ``seldon-core`` in a scratch namespace
-    (kfserving initializer), so a migration upgrades it and never the cluster's own release."""
+    (kfserving initializer), so a migration upgrades it and never the cluster's own release.
+
+    A scratch operator never watches the whole shared cluster (its gate would judge every other
+    test's namespaces): by default it watches its own namespace (chart value ``singleNamespace``,
+    rendered as ``--namespace``, as the real chart does); ``watch_namespace`` makes it watch that
+    namespace instead (chart value ``watchNamespace``: env ``WATCH_NAMESPACE``). ``cluster_wide``
+    with a ``controller_id`` is the cluster-wide operator of the real chart's defaults, told apart by
+    ``CONTROLLER_ID`` (chart value ``controllerId``): it reconciles only SeldonDeployments labelled
+    ``seldon.io/controller-id=<controller_id>`` and never one of another test. ``version``: the
+    operator release (chart value ``image.tag``) whose rules the collection and the stand-in follow.
+    """
 
     name = "seldon-core"
 
-    def __init__(self, kube, prefix):
+    def __init__(self, kube, prefix, watch_namespace=None, cluster_wide=False, controller_id="", version=None):
+        assert not (cluster_wide and watch_namespace), "a cluster-wide operator watches no one namespace"
+        assert controller_id or not cluster_wide, "a cluster-wide scratch operator needs a controller id"
         self.kube = kube
         self.namespace = kube.create_namespace(prefix)
+        self.controller_id = controller_id
+        if cluster_wide:
+            self.watched = None
+            scope = []
+        elif watch_namespace:
+            self.watched = watch_namespace
+            scope = ["--set-string", "watchNamespace=" + watch_namespace]
+        else:
+            self.watched = self.namespace
+            scope = ["--set", "singleNamespace=true"]
+        if controller_id:
+            scope += ["--set-string", "controllerId=" + controller_id]
+        if version:
+            scope += ["--set-string", "image.tag=" + version]
         completed = subprocess.run(
             ["helm", "upgrade", "--install", self.name, CHART, "-n", self.namespace, "--set",
-             "storageInitializer.image=" + KFSERVING_IMAGE, "--wait", "--timeout", "120s"],
+             "storageInitializer.image=" + KFSERVING_IMAGE] + scope + ["--wait", "--timeout", "120s"],
             text=True, capture_output=True, check=False, env=kube.env)
         assert completed.returncode == 0, "helm install failed: %s" % completed.stderr[-2000:]
 
@@ -158,8 +184,10 @@ def rbac_roles(suffix):
 
 
 def without_verb(role, verb, resource):
-    """A copy of ``role`` with ``verb`` removed from every rule on ``resource``."""
+    """A copy of ``role`` with ``verb`` removed from every rule on ``resource``, named apart (so that
+    it can exist next to the role it was cut from)."""
     trimmed = copy.deepcopy(role)
+    trimmed["metadata"]["name"] = "%s-without-%s-%s" % (role["metadata"]["name"], verb, resource)
     for rule in trimmed["rules"]:
         if resource in rule["resources"]:
             rule["verbs"] = [each for each in rule["verbs"] if each != verb]
@@ -181,7 +209,10 @@ class Identities:
         self.cluster_bindings = []
 
     def create_role(self, role):
+        """Create the ClusterRole ``role`` (once: a second call with the same name does nothing)."""
         from kubernetes import client  # pylint: disable=import-outside-toplevel
+        if role["metadata"]["name"] in self.cluster_roles:
+            return role["metadata"]["name"]
         rbac = client.RbacAuthorizationV1Api(self.kube.api_client)
         rbac.create_cluster_role(role)
         self.cluster_roles.append(role["metadata"]["name"])
@@ -262,19 +293,28 @@ def rule_allows(rule, verb, group, resource, name):
             and (not rule.get("resourceNames") or name in rule["resourceNames"]))
 
 
-def unused_rules(roles, requests):
-    """``(verb, apiGroup, resource, resourceNames)`` of every rule entry of ``roles`` that no
-    request used (one entry per verb)."""
-    unused = []
-    for role in roles:
+def binding_allows(namespace, request_namespace):
+    """Whether a binding in ``namespace`` (None: a ClusterRoleBinding) reaches a request in
+    ``request_namespace`` ("" for a cluster-wide LIST or a cluster-scoped object, which only a
+    ClusterRoleBinding grants)."""
+    return namespace is None or namespace == request_namespace
+
+
+def unused_rules(bindings, requests):
+    """``(verb, apiGroup, resource, resourceNames)`` of every rule entry (one per verb) of the
+    roles in ``bindings`` - ``[(ClusterRole, namespace it is bound in, or None for a
+    ClusterRoleBinding)]`` - that no request the API server let through used where it is bound."""
+    unused = set()
+    for role, namespace in bindings:
         for rule in role["rules"]:
             for verb in rule["verbs"]:
                 for group in rule["apiGroups"]:
                     for resource in rule["resources"]:
-                        if not any(rule_allows({"verbs": [verb], "apiGroups": [group], "resources": [resource],
-                                                "resourceNames": rule.get("resourceNames")},
-                                               req[0], req[1], req[2], req[4]) for req in requests):
-                            unused.append((verb, group, resource, tuple(rule.get("resourceNames") or ())))
+                        entry = {"verbs": [verb], "apiGroups": [group], "resources": [resource],
+                                 "resourceNames": rule.get("resourceNames")}
+                        if not any(req[5] != 403 and binding_allows(namespace, req[3])
+                                   and rule_allows(entry, req[0], req[1], req[2], req[4]) for req in requests):
+                            unused.add((verb, group, resource, tuple(rule.get("resourceNames") or ())))
     return sorted(unused)
 
 
@@ -343,20 +383,30 @@ def run_playbook(env, directory, playbook, inventory, extra_vars, args=(), timeo
 
 
 def start_playbook(env, directory, playbook, inventory, extra_vars, args=()):
-    """Start a playbook run in the background; ``finish_playbook`` collects it."""
+    """Start a playbook run in the background; ``finish_playbook`` collects it. Its output goes to
+    files (a pipe nobody reads until the end would stop a run whose output outgrows it)."""
     extra_vars = dict(extra_vars)
     run_id = uuid.uuid4().hex[:6]
     extra_vars.setdefault("rclone_migration_report_dir", os.path.join(str(directory), "reports-" + run_id))
     vars_file = write_vars(directory, "vars-%s.json" % run_id, extra_vars)
-    process = subprocess.Popen(  # pylint: disable=consider-using-with
-        playbook_command(playbook, inventory, vars_file, args), text=True, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env=playbook_env(env))
+    outputs = [os.path.join(str(directory), "run-%s.%s" % (run_id, stream)) for stream in ("stdout", "stderr")]
+    with open(outputs[0], "w", encoding="utf-8") as stdout, open(outputs[1], "w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(  # pylint: disable=consider-using-with
+            playbook_command(playbook, inventory, vars_file, args), text=True, stdout=stdout, stderr=stderr,
+            env=playbook_env(env))
     process.report_dir = extra_vars["rclone_migration_report_dir"]
+    process.outputs = outputs
     return process
 
 
+def _read_text(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
 def finish_playbook(process, timeout=900):
-    stdout, stderr = process.communicate(timeout=timeout)
+    process.wait(timeout=timeout)
+    stdout, stderr = [_read_text(path) for path in process.outputs]
     return PlaybookRun(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
                        process.report_dir)
 

@@ -4,14 +4,18 @@
 
 * The kube-apiserver is stopped (SIGKILL, as a crash or a lost control-plane node) in the middle of
   playbooks/migrate.yml over 40 Secrets and 40 SeldonDeployments: the run fails naming every Secret
-  it did not convert and why (naming what it did convert is an expected failure until
-  module_results says it); once the apiserver is back (hack/cluster.sh up starts only what is not
-  running), a rerun converges to exactly the state an uninterrupted run gives a twin namespace.
+  it did not convert and why, and what it did convert; once the apiserver is back (hack/cluster.sh
+  up starts only what is not running), a rerun converges to exactly the state an uninterrupted run
+  gives a twin namespace. Each namespace has its own scratch operator release that watches it only
+  (chart value watchNamespace), as the gate reads the operator's whole watch scope.
   The apiserver is down for about 5-8 s: every other client of the cluster sees that window.
 * A fleet inventory (tests/fleet) with one cluster behind a closed port: the local cluster
-  migrates, the unreachable one fails with the reason, and the fleet summary names it.
+  migrates (its scratch operator watches the test's namespace only), the unreachable one fails with
+  the reason, and the fleet summary names it.
 * Another client edits the same Secrets (adds keys) and SeldonDeployments (replicas, a label) in
-  a loop while the migration runs: afterwards every edit and every key of the migration is there.
+  a loop while the migration runs: afterwards every edit and every key of the migration is there,
+  and every PATCH the edits made fail (409) was followed by a GET of that object (docs/rbac's
+  `get` on Secrets and SeldonDeployments).
 
 Run: .cache/venv/bin/python -m pytest -q tests/e2e/test_faults.py   (after make cluster-up)
 """
@@ -54,19 +58,31 @@ SECRET_KEY = "fault-canary-secret-7c1e55d0"
 MODELS = 20             # per namespace: 40 Secrets, 40 SeldonDeployments, 20 ServiceAccounts
 STOP_AFTER_PATCHES = 3  # the apiserver stops once this many Secrets were patched
 RCLONE_IMAGE = "docker.io/seldonio/rclone-storage-initializer:1.17.1"  # the role's default target
+# The model restart of a run (operator 1.16.0 and later): its value is the run's start time.
+RESTART_ANNOTATION = "rclone-migration.seldon-ops.io/restarted-at"
 VOLATILE = ("resourceVersion", "managedFields", "uid", "creationTimestamp", "generation", "namespace",
             "selfLink")
 
 
+RUN_VARS = {"rclone_migration_rollout_wait_timeout": 60, "rclone_migration_rerender_timeout": 30}
+
+
 def migrate_vars(operator, namespace, **extra):
-    variables = dict(operator.role_vars(), rclone_migration_namespaces=[namespace],
-                     rclone_migration_rollout_wait_timeout=60, rclone_migration_rerender_timeout=30)
+    variables = dict(operator.role_vars(), rclone_migration_namespaces=[namespace], **RUN_VARS)
     variables.update(extra)
     return variables
 
 
 def admin_inventory(tmp_path, kubeconfig, name):
     return write_inventory(str(tmp_path / ("%s.json" % name)), {name: {"cluster_kubeconfig": kubeconfig}})
+
+
+def hosts_inventory(tmp_path, kubeconfig, name, hosts):
+    """One inventory host per (operator release, namespace) of the local cluster: each migrates its
+    namespace with its own operator (host vars; the run's extra vars must not override them)."""
+    return write_inventory(str(tmp_path / ("%s.json" % name)), dict(
+        (host, dict(operator.role_vars(), cluster_kubeconfig=kubeconfig, rclone_migration_namespaces=[namespace]))
+        for host, (operator, namespace) in hosts.items()))
 
 
 def no_credential(text):
@@ -100,6 +116,11 @@ def comparable(obj):
     if ADDED_KEYS_ANNOTATION in annotations:
         annotations[ADDED_KEYS_ANNOTATION] = record_checked(obj)
     plain.pop("status", None)
+    # the restart of the run that migrated it: the run's start time, which differs between runs
+    spec_annotations = (plain.get("spec") or {}).get("annotations") or {}
+    if RESTART_ANNOTATION in spec_annotations:
+        assert len(spec_annotations[RESTART_ANNOTATION]) == len("2024-01-01T00:00:00Z"), spec_annotations
+        spec_annotations[RESTART_ANNOTATION] = "<the start time of the run>"
     return plain
 
 
@@ -216,27 +237,32 @@ def descendants(pid):
 
 @pytest.fixture(scope="module", name="interruption")
 def interruption_fixture(kube, kubeconfig, cluster_env, audit, tmp_path_factory):
-    """Twin namespaces A and B with the same 40 Secrets and 40 SeldonDeployments and one scratch
-    operator release. A's migration loses the apiserver after STOP_AFTER_PATCHES Secret patches;
-    the apiserver is started again as soon as the module that lost it has exited; then one run
-    migrates A again and B for the first time: B's is the uninterrupted result A must equal."""
+    """Twin namespaces A and B with the same 40 Secrets and 40 SeldonDeployments, each with a
+    scratch operator release that watches it only. A's migration loses the apiserver after
+    STOP_AFTER_PATCHES Secret patches; the apiserver is started again as soon as the module that
+    lost it has exited; then one run migrates A again (host cut) and B for the first time (host
+    twin): B's is the uninterrupted result A must equal."""
     tmp_path = tmp_path_factory.mktemp("interruption")
-    operator = OperatorRelease(kube, "e2e-fault-sys")
     namespaces = [kube.create_namespace("e2e-fault-a"), kube.create_namespace("e2e-fault-b")]
-    result = {"namespace": namespaces[0], "twin": namespaces[1], "operator": operator}
+    operators = []
+    result = {"namespace": namespaces[0], "twin": namespaces[1]}
     inventory = admin_inventory(tmp_path, kubeconfig, "cut")
     try:
+        operators = [OperatorRelease(kube, "e2e-fault-sys", watch_namespace=namespace) for namespace in namespaces]
+        operator = result["operator"] = operators[0]
         for namespace in namespaces:
             create_objects(kube, namespace, many_models(MODELS, KEY_ID, SECRET_KEY))
         result["before"] = scene_state(kube, namespaces[0])
 
-        # rclone_secret runs with no_log unless rclone_migration_secure_logging is false; false lets
-        # its own message reach the report (test_least_privilege shows the default hides it).
+        # rclone_secret runs with no_log unless rclone_migration_secure_logging is false; its message
+        # reaches the report either way (test_least_privilege), false and -v print its result too:
+        # every Secret's entry, read below.
         since = audit.mark()
         watcher = PatchWatcher(audit.path, since, namespaces[0], STOP_AFTER_PATCHES)
         watcher.start()
         process = start_playbook(cluster_env, tmp_path, "migrate.yml", inventory,
-                                 migrate_vars(operator, namespaces[0], rclone_migration_secure_logging=False))
+                                 migrate_vars(operator, namespaces[0], rclone_migration_secure_logging=False),
+                                 args=("-v",))
         try:
             watcher.done.wait(300)
             # The apiserver stays down only while the module that lost it still runs.
@@ -256,8 +282,9 @@ def interruption_fixture(kube, kubeconfig, cluster_env, audit, tmp_path_factory)
         result["interrupted"] = interrupted
         result["patched_before_stop"] = watcher.seen
         result["after_interruption"] = converted(kube, namespaces[0])
-        rerun = run_playbook(cluster_env, tmp_path, "migrate.yml", inventory,
-                             migrate_vars(operator, namespaces[0], rclone_migration_namespaces=namespaces))
+        rerun = run_playbook(cluster_env, tmp_path, "migrate.yml", hosts_inventory(
+            tmp_path, kubeconfig, "rerun", {"cut": (operators[0], namespaces[0]), "twin": (operators[1], namespaces[1])}),
+            RUN_VARS)
         result["rerun"] = rerun
         result["state"] = scene_state(kube, namespaces[0])
         result["twin_state"] = scene_state(kube, namespaces[1])
@@ -266,7 +293,8 @@ def interruption_fixture(kube, kubeconfig, cluster_env, audit, tmp_path_factory)
     finally:
         for namespace in namespaces:
             kube.delete_namespace(namespace)
-        operator.delete()
+        for operator in operators:
+            operator.delete()
 
 
 def failed_secrets(result, namespace):
@@ -282,10 +310,12 @@ def failed_secrets(result, namespace):
 
 
 def module_result(output):
-    """The result of the failed rclone_secret task, as ansible-playbook printed it."""
+    """The result of the rclone_secret task that failed, as ansible-playbook printed it at -v (the
+    role registers it with failed_when: false and fails in the task after it, with its message)."""
     for line in output.splitlines():
-        if line.startswith("fatal: [cut]: FAILED! => ") and "PATCH Secret" in line:
-            return json.loads(line.split("=> ", 1)[1])
+        for prefix in ("changed: [cut] => ", "ok: [cut] => "):
+            if line.startswith(prefix) and '"secrets": [' in line and "PATCH Secret" in line:
+                return json.loads(line[len(prefix):])
     return {}
 
 
@@ -322,6 +352,7 @@ def test_rerun_after_the_apiserver_is_back_converges_to_an_uninterrupted_run(int
     rerun = interruption["rerun"]
     assert rerun.rc == 0, rerun.tail()
     assert rerun.report("migrate", "cut")["status"] == "migrated"
+    assert rerun.report("migrate", "twin")["status"] == "migrated"
     assert no_credential(rerun.output)
     state, twin = interruption["state"], interruption["twin_state"]
     assert sorted(state["secrets"]) == sorted(twin["secrets"])
@@ -396,9 +427,10 @@ def fleet_fixture(kube, kubeconfig, cluster_env, audit, tmp_path_factory):
         port = int(handle.read().split("https://127.0.0.1:")[1].split()[0])
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0, "port %d is open: tests/fleet needs it closed" % port
-    operator = OperatorRelease(kube, "e2e-fleet-sys")
     namespace = kube.create_namespace("e2e-fleet")
+    operator = None
     try:
+        operator = OperatorRelease(kube, "e2e-fleet-sys", watch_namespace=namespace)
         objects = many_models(10, KEY_ID, SECRET_KEY)
         create_objects(kube, namespace, objects)
         editor = Editor(kubeconfig, namespace, sorted(o["metadata"]["name"] for o in objects if o["kind"] == "Secret"),
@@ -416,14 +448,19 @@ def fleet_fixture(kube, kubeconfig, cluster_env, audit, tmp_path_factory):
         # PATCHes of the collection that met an edit (409) and were re-planned on the object as it was then.
         conflicts = [event for event in audit.events(since, verb="patch", namespace=namespace)
                      if event["responseStatus"].get("code") == 409]
-        print("editor rounds: %d; the collection's PATCHes answered 409 and re-planned: %d"
-              % (editor.rounds, len(conflicts)))
+        reads = [event for event in audit.events(since, verb="get", namespace=namespace)
+                 if not event["userAgent"].startswith("concurrent-editor")]
+        print("editor rounds: %d; the collection's PATCHes answered 409 and re-planned: %d (%s); its GETs there: %d"
+              % (editor.rounds, len(conflicts), ", ".join(sorted(set(e["objectRef"]["resource"] for e in conflicts))),
+                 len(reads)))
         yield {"run": run, "port": port, "namespace": namespace, "editor": editor, "conflicts": conflicts,
+               "reads": reads,
                "originals": dict((o["metadata"]["name"], o["data"]) for o in objects if o["kind"] == "Secret"),
                "secrets": secrets_of(kube, namespace), "sdeps": sdeps_of(kube, namespace)}
     finally:
         kube.delete_namespace(namespace)
-        operator.delete()
+        if operator:
+            operator.delete()
 
 
 def test_fleet_with_an_unreachable_cluster_migrates_the_others(fleet):
@@ -456,6 +493,12 @@ def test_concurrent_edits_and_the_migration_both_land(fleet):
     assert editor.rounds >= 3, "the editor hardly ran: %d rounds" % editor.rounds
     assert fleet["run"].report("migrate", "local-cluster")["status"] == "migrated"
     assert all(not event["userAgent"].startswith("concurrent-editor") for event in fleet["conflicts"])
+    # each PATCH that met an edit read its object again (kube_access.write_planned) before the next
+    # plan: the `get` docs/rbac grants on Secrets and SeldonDeployments (sent only then)
+    for conflict in fleet["conflicts"]:
+        ref = conflict["objectRef"]
+        assert any(read["objectRef"]["resource"] == ref["resource"] and read["objectRef"].get("name") == ref["name"]
+                   and read["stageTimestamp"] >= conflict["stageTimestamp"] for read in fleet["reads"]), ref
     for name, data in fleet["originals"].items():
         secret = fleet["secrets"][name]
         held = secret["data"]
