@@ -212,7 +212,7 @@ def scratch_fixture(kubeconfig, cluster_env, tmp_path_factory, model_in_s3, s3):
     endpoint, standin = None, None
     try:
         values = tmp_path / "values.yaml"
-        values.write_text(yaml.safe_dump({"storageInitializer": {"image": KFSERVING},
+        values.write_text(yaml.safe_dump({"storageInitializer": {"image": KFSERVING}, "watchNamespace": scene,
                                           "platform": {"apiToken": secrets["helm release value"]}}))
         values.chmod(0o600)
         completed = subprocess.run(["helm", "install", "seldon-core", CHART, "-n", system, "-f", str(values),
@@ -220,7 +220,6 @@ def scratch_fixture(kubeconfig, cluster_env, tmp_path_factory, model_in_s3, s3):
         assert completed.returncode == 0, "helm install failed: %s" % completed.stderr[-2000:]
         kube.apps.patch_namespaced_deployment("seldon-controller-manager", system, {"spec": {"template": {"spec": {
             "containers": [{"name": "manager", "env": [
-                {"name": "WATCH_NAMESPACE", "value": scene},
                 {"name": "PLATFORM_API_TOKEN", "value": secrets["controller env value"]}]}]}}}})
         standin = StandInProcess(tmp_path, scene, system, env)
         endpoint = PredictionEndpoint()

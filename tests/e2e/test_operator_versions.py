@@ -158,12 +158,12 @@ class Release:
         # The cluster-wide stand-in leaves namespaces labelled for another operator alone.
         kube.core.patch_namespace(self.scene, {"metadata": {"labels": {"seldon.io/controller-id": self.scene}}})
         values = self.tmp / "values.yaml"
+        # The operator watches the scene only, as its stand-in does (chart value watchNamespace: env
+        # WATCH_NAMESPACE, kept by the migration's helm upgrade).
         values.write_text(yaml.safe_dump({"storageInitializer": {"image": KFSERVING}, "image": {"tag": version},
-                                          "predictiveUnit": {"defaultEnvSecretRefName": DEFAULT_SECRET}}))
+                                          "predictiveUnit": {"defaultEnvSecretRefName": DEFAULT_SECRET},
+                                          "watchNamespace": self.scene}))
         self.helm("install", "seldon-core", CHART, "-n", self.system, "-f", str(values), "--wait", "--timeout", "120s")
-        # The operator watches the scene only, as its stand-in does (helm upgrades keep this env entry).
-        kube.apps.patch_namespaced_deployment("seldon-controller-manager", self.system, {"spec": {"template": {"spec": {
-            "containers": [{"name": "manager", "env": [{"name": "WATCH_NAMESPACE", "value": self.scene}]}]}}}})
         create(kube, self.scene, denied_objects(self.scene, s3) if self.name == DENIED else scene_objects(self.scene, s3))
         self.standin = StandInProcess(self.tmp, self.scene, self.system, env)
         self.process = None
