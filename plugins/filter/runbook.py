@@ -281,6 +281,46 @@ def release_deployed_at(helm, release_before=None):
     return helm_time_rfc3339(_dict(_dict(release_before).get("status")).get("updated"))
 
 
+def _scope_words(watch):
+    watch = _dict(watch)
+    words = "namespace {0}".format(watch["namespace"]) if watch.get("namespace") else "all namespaces"
+    if watch.get("controller_id"):
+        words += " with CONTROLLER_ID {0}".format(watch["controller_id"])
+    return words
+
+
+def watch_scope_change(gate, operator_after):
+    """What the switch changed in the operator's watch scope, as a sentence ("" when nothing).
+
+    ``gate``: the run's gate (switch_gate), whose ``watch`` is the scope the gate judged, read
+    before the switch; ``operator_after``: seldon_storage_info's result read after it. A helm
+    upgrade renders the controller's WATCH_NAMESPACE, ``--namespace`` and CONTROLLER_ID from the
+    chart's values (the real chart always renders WATCH_NAMESPACE, empty), so an edit made on the
+    live Deployment is undone by the switch, and the operator then reconciles SeldonDeployments the
+    gate never read.
+
+    >>> watch_scope_change({'watch': {'namespace': 'models', 'controller_id': ''}},
+    ...                    {'seldon': {'watch': {'namespace': '', 'controller_id': ''}}})[:75]
+    'the switch changed what the operator watches: namespace models before, all '
+    >>> watch_scope_change({'watch': {'namespace': 'models'}}, {'seldon': {'watch': {'namespace': 'models'}}})
+    ''
+    >>> watch_scope_change({}, {'seldon': {'watch': {'namespace': ''}}})
+    ''
+    """
+    before = _dict(_dict(gate).get("watch"))
+    after = _dict(_dict(_dict(operator_after).get("seldon")).get("watch"))
+    if "namespace" not in before or "namespace" not in after:
+        return ""
+    keys = ("namespace", "controller_id")
+    if all((before.get(key) or "") == (after.get(key) or "") for key in keys):
+        return ""
+    return ("the switch changed what the operator watches: {0} before, {1} now (the helm upgrade renders "
+            "WATCH_NAMESPACE, --namespace and CONTROLLER_ID from the chart's values and undoes an edit of the live "
+            "controller); the gate did not judge the SeldonDeployments it reconciles now. Run preflight, then set the "
+            "scope through the chart's values (seldon_core_values: singleNamespace, controllerId) or roll back"
+            ).format(_scope_words(before), _scope_words(after))
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -293,4 +333,5 @@ class FilterModule(object):
             "prediction_check": prediction_check,
             "canary_report": canary_report,
             "release_deployed_at": release_deployed_at,
+            "watch_scope_change": watch_scope_change,
         }

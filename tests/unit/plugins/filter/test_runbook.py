@@ -290,4 +290,34 @@ def test_rollback_record_without_a_record():
 def test_every_filter_is_registered():
     assert set(runbook.FilterModule().filters()) == {
         "cluster_status", "restart_models", "rollout_plan", "forced_breaks", "rollback_record", "prediction_answer",
-        "prediction_check", "canary_report", "release_deployed_at"}
+        "prediction_check", "canary_report", "release_deployed_at", "watch_scope_change"}
+
+
+def _after(namespace="", controller_id=""):
+    return {"seldon": {"watch": {"namespace": namespace, "controller_id": controller_id}}}
+
+
+@pytest.mark.parametrize("before, after, words", [
+    # a live WATCH_NAMESPACE edit the chart's rendering reset: the operator now reconciles everything
+    ({"namespace": "models", "controller_id": ""}, _after(), ["namespace models before", "all namespaces now"]),
+    # a CONTROLLER_ID edit reset
+    ({"namespace": "", "controller_id": "team-a"}, _after(),
+     ["all namespaces with CONTROLLER_ID team-a before", "all namespaces now"]),
+    # narrowed: still a change the gate did not judge
+    ({"namespace": "", "controller_id": ""}, _after("models"), ["all namespaces before", "namespace models now"]),
+])
+def test_a_switch_that_changed_the_watch_scope_is_named(before, after, words):
+    message = runbook.watch_scope_change({"watch": before}, after)
+    for word in words + ["seldon_core_values", "preflight"]:
+        assert word in message
+
+
+@pytest.mark.parametrize("gate, after", [
+    ({"watch": {"namespace": "models", "controller_id": "a"}}, _after("models", "a")),
+    ({"watch": {"namespace": "", "controller_id": ""}}, {"seldon": {"watch": {"namespace": None}}}),
+    ({}, _after()),                                   # no gate read (a rollback before any gate)
+    ({"watch": {"namespace": "models"}}, {}),         # no read after (the module failed)
+    ("not a dict", None),
+])
+def test_an_unchanged_or_unread_watch_scope_is_no_change(gate, after):
+    assert runbook.watch_scope_change(gate, after) == ""
