@@ -282,7 +282,7 @@ def switch_gate(info, namespaces=None):
     return {
         "operator": {"version": operator.get("version") or "", "source": operator.get("source") or ""},
         "watch": {"namespace": watch.get("namespace") or "", "controller_id": watch.get("controller_id") or ""},
-        "watched": "namespace {0}".format(watch["namespace"]) if watch.get("namespace") else "all namespaces",
+        "watched": seldon_settings.describe_watch(watch.get("namespace") or ""),
         "converted_namespaces": namespaces or "all",
         "ready": bool(info.get("ready_for_upgrade", False)),
         # the operator cannot render any model as configured (seldon-config): nothing converts that

@@ -20,6 +20,7 @@ __metaclass__ = type
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import canary_pins
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import seldon_settings
 from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import status as st
 
 # The role's entry points, as the report's ``mode`` names them.
@@ -281,14 +282,6 @@ def release_deployed_at(helm, release_before=None):
     return helm_time_rfc3339(_dict(_dict(release_before).get("status")).get("updated"))
 
 
-def _scope_words(watch):
-    watch = _dict(watch)
-    words = "namespace {0}".format(watch["namespace"]) if watch.get("namespace") else "all namespaces"
-    if watch.get("controller_id"):
-        words += " with CONTROLLER_ID {0}".format(watch["controller_id"])
-    return words
-
-
 def watch_scope_change(gate, operator_after):
     """What the switch changed in the operator's watch scope, as a sentence ("" when nothing).
 
@@ -311,14 +304,15 @@ def watch_scope_change(gate, operator_after):
     after = _dict(_dict(_dict(operator_after).get("seldon")).get("watch"))
     if "namespace" not in before or "namespace" not in after:
         return ""
-    keys = ("namespace", "controller_id")
-    if all((before.get(key) or "") == (after.get(key) or "") for key in keys):
+    before, after = [seldon_settings.WatchScope(watch.get("namespace") or "", watch.get("controller_id") or "")
+                     for watch in (before, after)]
+    if before == after:
         return ""
     return ("the switch changed what the operator watches: {0} before, {1} now (the helm upgrade renders "
             "WATCH_NAMESPACE, --namespace and CONTROLLER_ID from the chart's values and undoes an edit of the live "
             "controller); the gate did not judge the SeldonDeployments it reconciles now. Run preflight, then set the "
             "scope through the chart's values (seldon_core_values: singleNamespace, controllerId) or roll back"
-            ).format(_scope_words(before), _scope_words(after))
+            ).format(seldon_settings.describe_watch(*before), seldon_settings.describe_watch(*after))
 
 
 class FilterModule(object):

@@ -84,6 +84,16 @@ controllers/seldondeployment_controller.go ``Reconcile``, every tag 1.9-1.17).""
 CONTROLLER_ID_LABEL = "seldon.io/controller-id"
 
 
+def describe_watch(namespace, controller_id=""):
+    """How a watch scope reads in messages and reports.
+
+    >>> describe_watch("models"), describe_watch(""), describe_watch("", "team-a")
+    ('namespace models', 'all namespaces', 'all namespaces with CONTROLLER_ID team-a')
+    """
+    words = "namespace {0}".format(namespace) if namespace else "all namespaces"
+    return words + (" with CONTROLLER_ID {0}".format(controller_id) if controller_id else "")
+
+
 def _namespace_flag(controller):
     """The value of the controller's ``--namespace`` flag ("" when absent)."""
     for container in kube_objects.as_list(kube_objects.pod_spec_of(controller).get("containers")):
