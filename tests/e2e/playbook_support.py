@@ -259,18 +259,14 @@ class Identities:
         from kubernetes import client  # pylint: disable=import-outside-toplevel
         from kubernetes.client.rest import ApiException  # pylint: disable=import-outside-toplevel
         rbac = client.RbacAuthorizationV1Api(self.kube.api_client)
-        for name in self.cluster_bindings:
-            try:
-                rbac.delete_cluster_role_binding(name)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-        for name in self.cluster_roles:
-            try:
-                rbac.delete_cluster_role(name)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
+        for delete, names in ((rbac.delete_cluster_role_binding, self.cluster_bindings),
+                              (rbac.delete_cluster_role, self.cluster_roles)):
+            for name in names:
+                try:
+                    delete(name)
+                except ApiException as exc:
+                    if exc.status != 404:
+                        raise
         self.kube.delete_namespace(self.namespace)
 
 
