@@ -19,7 +19,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from playbook_support import (OperatorRelease, create_objects, env_secret, run_playbook, sdep, secrets_of,
+import json
+
+from playbook_support import (OperatorRelease, b64, create_objects, env_secret, run_playbook, sdep, secrets_of,
                               write_inventory)
 
 KEY_ID = "AKIASCOPECANARY00077"
@@ -60,7 +62,8 @@ def test_a_switch_that_resets_a_live_watch_scope_edit_stops_the_run(kube, kubeco
         secrets = secrets_of(kube, scene)
         assert any(key.startswith("RCLONE_CONFIG_") for key in secrets["labelled"]["data"]), secrets["labelled"]["data"].keys()
         assert not any(key.startswith("RCLONE_CONFIG_") for key in secrets["unlabelled"]["data"])
-        assert KEY_ID not in run.output and SECRET_KEY not in run.output
+        for value in (KEY_ID, SECRET_KEY, b64(KEY_ID), b64(SECRET_KEY)):
+            assert value not in run.output and value not in json.dumps(report)
     finally:
         kube.delete_namespace(scene)
         if operator:
