@@ -67,6 +67,10 @@ DEFAULT_CONFLICT_ATTEMPTS = 4
 DEEP_JSON_RECURSION_LIMIT = 20000
 _HOST_PORT_RE = re.compile(r"host='([^']*)', port=(\d+)")
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\] ([A-Za-z ,-]+)")
+# Errors raised before a request is sent (urllib3's NewConnectionError is a ConnectTimeoutError).
+_CONNECT_FAILURES = frozenset(["ConnectTimeoutError", "ConnectionRefusedError", "gaierror"])
+WRITE_VERBS = frozenset(["create", "patch", "delete"])
+UNKNOWN_OUTCOME = " (the connection was lost after the request was sent: it may have been applied)"
 
 
 class KubeAccessError(Exception):
@@ -119,7 +123,25 @@ def error_from_exception(exc, verb, kind, namespace=None, name=None):
     status = getattr(exc, "status", None)
     if status is not None:
         return KubeAccessError(verb, kind, namespace, name, status, getattr(exc, "reason", None))
-    return KubeAccessError(verb, kind, namespace, name, None, describe_transport_error(exc))
+    reason = describe_transport_error(exc)
+    if verb.lower() in WRITE_VERBS and not never_sent(exc):
+        reason += UNKNOWN_OUTCOME
+    return KubeAccessError(verb, kind, namespace, name, None, reason)
+
+
+def never_sent(exc):
+    """Whether a transport error happened before the request left (no connection was made): only
+    then is a failed write known not to be applied. A connection lost after sending (the apiserver
+    killed mid-request, a read timeout) may have been committed with its answer lost.
+
+    >>> never_sent(ConnectionRefusedError(111, "Connection refused"))
+    True
+    >>> never_sent(ConnectionResetError(104, "Connection reset by peer"))
+    False
+    """
+    # urllib3 wraps a connect failure that used up its retries in MaxRetryError(reason=...)
+    cause = getattr(exc, "reason", None) if type(exc).__name__ == "MaxRetryError" else exc
+    return any(cls.__name__ in _CONNECT_FAILURES for cls in type(cause).__mro__)
 
 
 def describe_transport_error(exc):

@@ -44,7 +44,7 @@ if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
 # pylint: disable=wrong-import-position
-from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import secret_plan  # noqa: E402
+from ansible_collections.seldon_ops.rclone_migration.plugins.module_utils import kube_access, secret_plan  # noqa: E402
 
 # The clone whose binaries run the cluster (a copy of the repo may link .cache to it).
 BIN_DIR = os.path.realpath(os.path.join(REPO, ".cache", "bin"))
@@ -328,11 +328,16 @@ def test_stopped_apiserver_fails_the_run_naming_what_was_not_done(interruption):
     assert run.rc != 0, run.tail()
     assert "Traceback" not in run.output
     assert no_credential(run.output)
-    # the module's message names every Secret it did not convert, and why
+    # the module's message names every Secret it did not convert, and why; a PATCH whose connection
+    # broke after it was sent (the apiserver killed mid-request) may have been committed, and says so
     named = failed_secrets(module_result(run.output), namespace)
-    assert sorted(named) == [name for name in all_secrets if name not in done], named
-    assert all(reason.startswith(("MaxRetryError: cannot reach 127.0.0.1:6443 (Connection refused)",
-                                  "ProtocolError")) for reason in named.values()), named
+    print("named as failed: %s" % named)
+    refused = "MaxRetryError: cannot reach 127.0.0.1:6443 (Connection refused)"
+    assert all(reason.startswith(refused) or reason.endswith(kube_access.UNKNOWN_OUTCOME)
+               for reason in named.values()), named
+    assert [name for name in all_secrets if name not in done and name not in named] == [], (done, named)
+    assert [name for name in done if name in named and not named[name].endswith(kube_access.UNKNOWN_OUTCOME)] == [], \
+        (done, named)
     # the report and the fleet summary say the cluster failed, and why
     report = run.report("migrate", "cut")
     assert report["status"] == "failed", report

@@ -249,3 +249,35 @@ def test_connect_errors_keep_no_url_of_a_transport_failure():
     assert ka.describe_connect_error(transport) == "ConnectionError: cannot reach 127.0.0.1:1 (Connection refused)"
     config = ValueError("Invalid kube-config file. No configuration found.\nmore")
     assert ka.describe_connect_error(config) == "ValueError: Invalid kube-config file. No configuration found."
+
+
+class FakeMaxRetryError(Exception):
+    """Named as urllib3's: a connect failure that used up its retries, the cause in ``reason``."""
+
+    def __init__(self, reason):
+        super(FakeMaxRetryError, self).__init__("HTTPSConnectionPool(host='127.0.0.1', port=6443): Max retries")
+        self.reason = reason
+
+
+FakeMaxRetryError.__name__ = "MaxRetryError"
+
+
+@pytest.mark.parametrize("error, unknown", [
+    (FakeMaxRetryError(ConnectionRefusedError(111, "Connection refused")), False),
+    (ConnectionRefusedError(111, "Connection refused"), False),
+    (ConnectionResetError(104, "Connection reset by peer"), True),
+    (FakeMaxRetryError(ConnectionResetError(104, "Connection reset by peer")), True),
+    (ValueError("no answer"), True),
+])
+def test_a_write_whose_connection_broke_after_sending_may_have_been_applied(error, unknown):
+    access = ka.KubeAccess(ScriptedClient([error]))
+    with pytest.raises(ka.KubeAccessError) as caught:
+        access.patch("Secret", "ns", "s", [{"op": "add", "path": "/data/X", "value": "aHVudGVyMg=="}])
+    assert str(caught.value).endswith(ka.UNKNOWN_OUTCOME) is unknown, str(caught.value)
+
+
+def test_a_read_never_claims_an_unknown_outcome():
+    access = ka.KubeAccess(ScriptedClient([ConnectionResetError(104, "Connection reset by peer")]))
+    with pytest.raises(ka.KubeAccessError) as caught:
+        access.get("Secret", "ns", "s")
+    assert str(caught.value) == "GET Secret ns/s: ConnectionResetError: request failed (Connection reset by peer)"
