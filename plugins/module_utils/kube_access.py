@@ -12,6 +12,8 @@ Authentication, kubeconfig and proxy handling all come from kubernetes.core
 * a bounded re-read-and-retry loop for 409 Conflict;
 * error messages that carry the HTTP status, the reason and the object's name, never the response
   body: the API server echoes request bodies (which hold secret data) in its error bodies.
+* a write that failed in transport says whether it may still have been applied: only a connection
+  never made proves it was not (``never_sent``), so a rerun, not the message, decides what is done.
 
 Requests go to fixed REST paths through the dynamic client's ``request`` method, which skips API
 discovery: the counts in the audit log are the requests the module needed and nothing else.
