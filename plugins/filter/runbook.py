@@ -286,22 +286,23 @@ def watch_scope_change(gate, operator_after):
     """What the switch changed in the operator's watch scope, as a sentence ("" when nothing).
 
     ``gate``: the run's gate (switch_gate), whose ``watch`` is the scope the gate judged, read
-    before the switch; ``operator_after``: seldon_storage_info's result read after it. A helm
+    before the switch; ``operator_after``: the operator settings (seldon_storage_info's ``seldon``)
+    read after it, as role seldon_core returns them in ``seldon_core_result.operator_after``. A helm
     upgrade renders the controller's WATCH_NAMESPACE, ``--namespace`` and CONTROLLER_ID from the
     chart's values (the real chart always renders WATCH_NAMESPACE, empty), so an edit made on the
     live Deployment is undone by the switch, and the operator then reconciles SeldonDeployments the
     gate never read.
 
     >>> watch_scope_change({'watch': {'namespace': 'models', 'controller_id': ''}},
-    ...                    {'seldon': {'watch': {'namespace': '', 'controller_id': ''}}})[:75]
+    ...                    {'watch': {'namespace': '', 'controller_id': ''}})[:75]
     'the switch changed what the operator watches: namespace models before, all '
-    >>> watch_scope_change({'watch': {'namespace': 'models'}}, {'seldon': {'watch': {'namespace': 'models'}}})
+    >>> watch_scope_change({'watch': {'namespace': 'models'}}, {'watch': {'namespace': 'models'}})
     ''
-    >>> watch_scope_change({}, {'seldon': {'watch': {'namespace': ''}}})
+    >>> watch_scope_change({}, {'watch': {'namespace': ''}})
     ''
     """
     before = _dict(_dict(gate).get("watch"))
-    after = _dict(_dict(_dict(operator_after).get("seldon")).get("watch"))
+    after = _dict(_dict(operator_after).get("watch"))
     if "namespace" not in before or "namespace" not in after:
         return ""
     before, after = [seldon_settings.WatchScope(watch.get("namespace") or "", watch.get("controller_id") or "")

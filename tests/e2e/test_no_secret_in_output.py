@@ -27,9 +27,9 @@ ansible.builtin.uri returns the prediction URL and headers. The debug run theref
 prediction check ("run only what is needed under it"), and the helm value is checked in the other
 two runs only.
 
-The check catches an unprotected task: without the no_log of the operator reads
-(roles/rclone_migration/tasks/read_operator.yml) the controller's literal env value shows at -v and
-this test fails. About 3 minutes.
+The check catches an unprotected task: the controller carries a literal env value, so an operator
+read that returned the Deployment (kubernetes.core.k8s_info where the roles use seldon_storage_info,
+which returns no object) would show it at -v and fail this test. About 3 minutes.
 """
 
 from __future__ import absolute_import, division, print_function

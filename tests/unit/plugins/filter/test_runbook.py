@@ -294,7 +294,7 @@ def test_every_filter_is_registered():
 
 
 def _after(namespace="", controller_id=""):
-    return {"seldon": {"watch": {"namespace": namespace, "controller_id": controller_id}}}
+    return {"watch": {"namespace": namespace, "controller_id": controller_id}}
 
 
 @pytest.mark.parametrize("before, after, words", [
@@ -314,7 +314,7 @@ def test_a_switch_that_changed_the_watch_scope_is_named(before, after, words):
 
 @pytest.mark.parametrize("gate, after", [
     ({"watch": {"namespace": "models", "controller_id": "a"}}, _after("models", "a")),
-    ({"watch": {"namespace": "", "controller_id": ""}}, {"seldon": {"watch": {"namespace": None}}}),
+    ({"watch": {"namespace": "", "controller_id": ""}}, {"watch": {"namespace": None}}),
     ({}, _after()),                                   # no gate read (a rollback before any gate)
     ({"watch": {"namespace": "models"}}, {}),         # no read after (the module failed)
     ("not a dict", None),
